@@ -1,0 +1,209 @@
+//! Starts a collector from validated settings and shuts it down in stages: stop receivers,
+//! drain the pipeline to the exporters within the deadline, then stop the admin server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::health::{ComponentKind, ComponentStatus, Health};
+use crate::pipeline::{DrainOutcome, QueueSet, Topology};
+use crate::receivers::otlp::{grpc_routes, http_router};
+use crate::server::{AdminState, admin_router};
+use crate::telemetry::SelfMetrics;
+
+/// The collector could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A listen address could not be bound.
+    #[error("cannot listen on {endpoint} (config key `{key}`): {source}; free the port or set another address")]
+    Bind {
+        /// The config key of the address.
+        key: &'static str,
+        /// The address.
+        endpoint: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A started collector.
+#[derive(Debug)]
+pub struct RunningCollector {
+    /// Where OTLP/gRPC is served, if enabled.
+    pub grpc_addr: Option<SocketAddr>,
+    /// Where OTLP/HTTP is served, if enabled.
+    pub http_addr: Option<SocketAddr>,
+    /// Where `/metrics` and `/health*` are served.
+    pub admin_addr: SocketAddr,
+    /// Shared health, for embedding and tests.
+    pub health: Arc<Health>,
+    shutdown: CancellationToken,
+    done: tokio::task::JoinHandle<DrainOutcome>,
+}
+
+const GRPC_KEY: &str = "receivers.otlp.grpc.endpoint";
+const HTTP_KEY: &str = "receivers.otlp.http.endpoint";
+const ADMIN_KEY: &str = "admin.endpoint";
+
+async fn bind(key: &'static str, endpoint: &str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(endpoint).await.map_err(|source| StartError::Bind { key, endpoint: endpoint.to_owned(), source })
+}
+
+fn local_addr(key: &'static str, endpoint: &str, listener: &TcpListener) -> Result<SocketAddr, StartError> {
+    listener.local_addr().map_err(|source| StartError::Bind { key, endpoint: endpoint.to_owned(), source })
+}
+
+impl RunningCollector {
+    /// Binds every listener, then starts the pipeline and servers. Fails before starting
+    /// anything if an address cannot be bound.
+    pub async fn start(settings: Settings) -> Result<RunningCollector, StartError> {
+        let Settings { config, processors, exporters, .. } = settings;
+        let otlp = &config.receivers.otlp;
+        let grpc_listener = match otlp.grpc.enabled {
+            true => Some(bind(GRPC_KEY, &otlp.grpc.endpoint).await?),
+            false => None,
+        };
+        let http_listener = match otlp.http.enabled {
+            true => Some(bind(HTTP_KEY, &otlp.http.endpoint).await?),
+            false => None,
+        };
+        let admin_listener = bind(ADMIN_KEY, &config.admin.endpoint).await?;
+        let grpc_addr = grpc_listener.as_ref().map(|l| local_addr(GRPC_KEY, &otlp.grpc.endpoint, l)).transpose()?;
+        let http_addr = http_listener.as_ref().map(|l| local_addr(HTTP_KEY, &otlp.http.endpoint, l)).transpose()?;
+        let admin_addr = local_addr(ADMIN_KEY, &config.admin.endpoint, &admin_listener)?;
+
+        let queues = QueueSet::default();
+        let mut registry = Registry::default();
+        let metrics = Arc::new(SelfMetrics::register(&mut registry, queues.clone()));
+        let health = Arc::new(Health::new(queues.clone()));
+        let topology = Topology::start(&config.pipeline, &processors, exporters, queues, metrics, health.clone());
+
+        let stop_receivers = CancellationToken::new();
+        let mut receivers = JoinSet::new();
+        if let (Some(listener), Some(addr)) = (grpc_listener, grpc_addr) {
+            let routes = grpc_routes(topology.ingest(), &otlp.grpc);
+            let stop = stop_receivers.clone();
+            let health = health.clone();
+            health.register(ComponentKind::Receiver, "otlp/grpc", Some(addr.to_string()));
+            receivers.spawn(async move {
+                let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+                let served = tonic::transport::Server::builder()
+                    .add_routes(routes)
+                    .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
+                    .await;
+                report_stopped(&health, "otlp/grpc", served.map_err(|e| e.to_string()));
+            });
+        }
+        if let (Some(listener), Some(addr)) = (http_listener, http_addr) {
+            let router = http_router(topology.ingest(), &otlp.http);
+            let stop = stop_receivers.clone();
+            let health = health.clone();
+            health.register(ComponentKind::Receiver, "otlp/http", Some(addr.to_string()));
+            receivers.spawn(async move {
+                let served = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
+                report_stopped(&health, "otlp/http", served.map_err(|e| e.to_string()));
+            });
+        }
+        for name in ["otlp/grpc", "otlp/http"] {
+            if (name == "otlp/grpc" && grpc_addr.is_some()) || (name == "otlp/http" && http_addr.is_some()) {
+                health.set(ComponentKind::Receiver, name, ComponentStatus::Ok);
+            }
+        }
+
+        let admin_state = AdminState { health: health.clone(), registries: Arc::new(vec![registry]) };
+        let stop_admin = CancellationToken::new();
+        let admin = {
+            let stop = stop_admin.clone();
+            tokio::spawn(async move {
+                let router = admin_router(admin_state);
+                if let Err(err) =
+                    axum::serve(admin_listener, router).with_graceful_shutdown(stop.cancelled_owned()).await
+                {
+                    tracing::error!(error = %err, "admin server failed");
+                }
+            })
+        };
+
+        let shutdown = CancellationToken::new();
+        let deadline = config.service.shutdown_timeout;
+        let done = tokio::spawn(shutdown_in_stages(
+            shutdown.clone(),
+            deadline,
+            stop_receivers,
+            receivers,
+            topology,
+            stop_admin,
+            admin,
+            health.clone(),
+        ));
+        tracing::info!(grpc = ?grpc_addr, http = ?http_addr, admin = %admin_addr, "seedwatch collector started");
+        Ok(RunningCollector { grpc_addr, http_addr, admin_addr, health, shutdown, done })
+    }
+
+    /// Cancelling this token starts the graceful shutdown.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Waits until the collector has shut down (after the token was cancelled).
+    pub async fn wait(self) -> DrainOutcome {
+        self.done.await.unwrap_or(DrainOutcome::DeadlineExceeded { items_left: 0 })
+    }
+
+    /// Starts the graceful shutdown and waits for it.
+    pub async fn shutdown(self) -> DrainOutcome {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+}
+
+fn report_stopped(health: &Health, name: &str, served: Result<(), String>) {
+    match served {
+        Ok(()) => health.set(ComponentKind::Receiver, name, ComponentStatus::Stopped),
+        Err(err) => {
+            tracing::error!(receiver = name, error = %err, "receiver server failed");
+            health.set(ComponentKind::Receiver, name, ComponentStatus::Failed(err));
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn shutdown_in_stages(
+    shutdown: CancellationToken,
+    deadline: Duration,
+    stop_receivers: CancellationToken,
+    mut receivers: JoinSet<()>,
+    topology: Topology,
+    stop_admin: CancellationToken,
+    admin: tokio::task::JoinHandle<()>,
+    health: Arc<Health>,
+) -> DrainOutcome {
+    shutdown.cancelled().await;
+    let started = Instant::now();
+    tracing::info!(deadline = %humantime::format_duration(deadline), "shutting down: receivers stop accepting, queues drain to exporters");
+    health.begin_shutdown();
+    stop_receivers.cancel();
+    let receivers_done = async { while receivers.join_next().await.is_some() {} };
+    if tokio::time::timeout(deadline, receivers_done).await.is_err() {
+        tracing::warn!("receivers did not finish their in-flight requests in time; closing them");
+        receivers.abort_all();
+    }
+    let outcome = topology.drain(deadline.saturating_sub(started.elapsed())).await;
+    match outcome {
+        DrainOutcome::Drained => {
+            tracing::info!(elapsed = ?started.elapsed(), "every queued item was exported; shut down cleanly")
+        }
+        DrainOutcome::DeadlineExceeded { items_left } => {
+            tracing::error!(items_left, "shutdown deadline passed with items still queued; they are lost")
+        }
+    }
+    stop_admin.cancel();
+    let _ = admin.await;
+    outcome
+}

@@ -1,0 +1,205 @@
+//! The collector's one YAML config: loading, `${ENV}` substitution, strict parsing and
+//! validation, all before anything is started.
+//!
+//! The documented default is `otel-config/seedwatch.yaml`; it is embedded in the binary and is
+//! what `seedwatch run` uses without `-c`.
+
+mod component;
+mod env;
+mod error;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_norway::{Mapping, Value};
+
+pub use component::{
+    ComponentEntry, Validate, check_endpoint, check_positive, component_entries, deserialize_at, parse_section,
+};
+pub use env::Lookup;
+pub use error::{ConfigError, Problem, join_path};
+
+use crate::exporters::{self, ExporterSpec};
+use crate::pipeline::PipelineConfig;
+use crate::processors::{self, ProcessorSpec};
+use crate::receivers::ReceiversConfig;
+use crate::server::AdminConfig;
+
+/// The embedded default config (`otel-config/seedwatch.yaml`).
+pub const EMBEDDED_DEFAULT: &str = include_str!("../../../../otel-config/seedwatch.yaml");
+/// The name errors use for the embedded default.
+pub const EMBEDDED_NAME: &str = "<embedded default config>";
+
+/// The top level of the config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where telemetry comes in.
+    #[serde(default)]
+    pub receivers: ReceiversConfig,
+    /// Queues between receivers, processors and exporters.
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+    /// Processors by `type` or `type/name`, run in the order written.
+    #[serde(default)]
+    pub processors: Mapping,
+    /// Exporters by `type` or `type/name`.
+    #[serde(default)]
+    pub exporters: Mapping,
+    /// The admin HTTP server: `/metrics`, `/health*`.
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// Process-wide settings.
+    #[serde(default)]
+    pub service: ServiceConfig,
+}
+
+/// Process-wide settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// How long a graceful shutdown may take to drain queues to the exporters.
+    #[serde(default = "default_shutdown_timeout", with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+    /// The collector's own log output.
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig { shutdown_timeout: default_shutdown_timeout(), log: LogConfig::default() }
+    }
+}
+
+fn default_shutdown_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// The collector's own log output (to stderr).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter such as `info` or `seedwatch_collector=debug`; `RUST_LOG` wins.
+    #[serde(default = "default_log_level")]
+    pub level: String,
+    /// `text` or `json`.
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: default_log_level(), format: LogFormat::Text }
+    }
+}
+
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Validate for ServiceConfig {
+    fn validate(&self, problems: &mut Vec<Problem>) {
+        if self.shutdown_timeout.is_zero() {
+            problems.push(Problem::found_expected("shutdown_timeout", "0s", "a positive duration such as `30s`"));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            problems.push(Problem::found_expected(
+                "log.level",
+                &self.log.level,
+                "a level (`error`, `warn`, `info`, `debug`, `trace`) or a tracing filter such as `seedwatch_collector=debug`",
+            ));
+        }
+    }
+}
+
+/// A fully parsed and validated config, ready to build from.
+#[derive(Debug)]
+pub struct Settings {
+    /// Where the config came from (a path or [`EMBEDDED_NAME`]).
+    pub source: String,
+    /// The core sections.
+    pub config: Config,
+    /// Enabled processors, in order.
+    pub processors: Vec<ProcessorSpec>,
+    /// Enabled exporters.
+    pub exporters: Vec<ExporterSpec>,
+}
+
+impl Settings {
+    /// Loads and validates a config file, substituting from the process environment.
+    pub fn load_file(path: &Path) -> Result<Settings, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: file.clone(), source })?;
+        Settings::parse(&text, &file, &|name| std::env::var(name).ok())
+    }
+
+    /// Loads the embedded default config, substituting from the process environment.
+    pub fn load_embedded() -> Result<Settings, ConfigError> {
+        Settings::parse(EMBEDDED_DEFAULT, EMBEDDED_NAME, &|name| std::env::var(name).ok())
+    }
+
+    /// Parses and validates config text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str, lookup: Lookup<'_>) -> Result<Settings, ConfigError> {
+        let invalid = |problems| ConfigError::Invalid { file: file.to_owned(), problems };
+        let mut value: Value = serde_norway::from_str(text)
+            .map_err(|err| ConfigError::Syntax { file: file.to_owned(), message: err.to_string() })?;
+        if value.is_null() {
+            value = Value::Mapping(Mapping::new());
+        }
+        let mut problems = Vec::new();
+        env::substitute(&mut value, lookup, "", &mut problems);
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        let config: Config = deserialize_at(value, "").map_err(|p| invalid(vec![p]))?;
+        config.receivers.validate(&mut problems);
+        config.pipeline.validate(&mut problems);
+        config.admin.validate(&mut problems);
+        let mut service_problems = Vec::new();
+        config.service.validate(&mut service_problems);
+        problems.extend(service_problems.into_iter().map(|p| p.under("service")));
+        let processors = processors::parse_all(&config.processors, &mut problems);
+        let exporters = exporters::parse_all(&config.exporters, &mut problems);
+        check_ports_distinct(&config, &mut problems);
+        if problems.is_empty() {
+            Ok(Settings { source: file.to_owned(), config, processors, exporters })
+        } else {
+            Err(invalid(problems))
+        }
+    }
+}
+
+fn check_ports_distinct(config: &Config, problems: &mut Vec<Problem>) {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let otlp = &config.receivers.otlp;
+    let candidates = [
+        (otlp.grpc.enabled, "receivers.otlp.grpc.endpoint", otlp.grpc.endpoint.as_str()),
+        (otlp.http.enabled, "receivers.otlp.http.endpoint", otlp.http.endpoint.as_str()),
+        (true, "admin.endpoint", config.admin.endpoint.as_str()),
+    ];
+    for (enabled, path, endpoint) in candidates {
+        if !enabled || endpoint.ends_with(":0") {
+            continue;
+        }
+        if let Some((other, _)) = seen.iter().find(|(_, e)| *e == endpoint) {
+            problems.push(Problem::found_expected(path, endpoint, format!("an address not already used by `{other}`")));
+        }
+        seen.push((path, endpoint));
+    }
+}
+
+#[cfg(test)]
+mod tests;

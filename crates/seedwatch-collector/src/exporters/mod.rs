@@ -1,0 +1,204 @@
+//! Exporters: each has its own bounded queue fed by the pipeline and a task that sends with
+//! retries. Adding one: a folder here with a `FACTORY`, and one line in [`REGISTRY`].
+
+mod file;
+mod runner;
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_norway::{Mapping, Value};
+
+use crate::config::{Problem, component_entries, deserialize_at};
+use crate::pipeline::{Batch, Signal};
+
+pub(crate) use runner::run_exporter;
+
+/// Every exporter type the collector knows.
+pub const REGISTRY: &[ExporterFactory] = &[file::FACTORY];
+
+/// Keys every exporter entry accepts besides its own.
+const COMMON_KEYS: &[&str] = &["enabled", "signals", "queue_capacity", "retry"];
+
+/// Why an export attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Worth trying again (connection refused, 429, 5xx, disk full...).
+    #[error("{0}")]
+    Retryable(String),
+    /// Will fail the same way every time (the data is rejected); counted and not retried.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// Sends batches somewhere. Owned by its runner task, so it needs no locking.
+#[async_trait]
+pub trait Exporter: Send {
+    /// Opens files or connections; retried with backoff until it succeeds.
+    async fn start(&mut self) -> Result<(), ExportError>;
+    /// Sends one batch.
+    async fn export(&mut self, batch: &Batch) -> Result<(), ExportError>;
+    /// Flushes and closes after the last batch.
+    async fn shutdown(&mut self) -> Result<(), ExportError>;
+}
+
+/// A parsed, validated exporter config that can build the exporter.
+pub trait BuildExporter: Send + Sync + Debug {
+    /// Builds the exporter; no I/O happens before [`Exporter::start`].
+    fn build(&self) -> Box<dyn Exporter>;
+}
+
+/// One registry entry: an exporter type and how to parse its config.
+pub struct ExporterFactory {
+    /// The `type` in `type/name` keys.
+    pub kind: &'static str,
+    /// Signals it can send; the default for `signals`.
+    pub signals: &'static [Signal],
+    /// Parses and validates the component's own keys; problem paths are relative.
+    pub parse: fn(Value) -> Result<Box<dyn BuildExporter>, Vec<Problem>>,
+}
+
+/// Retry policy for failed exports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    /// First wait after a failure.
+    #[serde(default = "default_initial", with = "humantime_serde")]
+    pub initial_interval: Duration,
+    /// Longest wait between attempts (the wait doubles up to this).
+    #[serde(default = "default_max_interval", with = "humantime_serde")]
+    pub max_interval: Duration,
+    /// Give up on a batch after retrying this long; it is then counted as failed.
+    #[serde(default = "default_max_elapsed", with = "humantime_serde")]
+    pub max_elapsed_time: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            initial_interval: default_initial(),
+            max_interval: default_max_interval(),
+            max_elapsed_time: default_max_elapsed(),
+        }
+    }
+}
+
+fn default_initial() -> Duration {
+    Duration::from_millis(500)
+}
+fn default_max_interval() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_max_elapsed() -> Duration {
+    Duration::from_secs(300)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Common {
+    #[serde(default = "yes")]
+    enabled: bool,
+    signals: Option<Vec<Signal>>,
+    queue_capacity: Option<u64>,
+    #[serde(default)]
+    retry: RetryConfig,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A configured exporter, ready to build.
+#[derive(Debug)]
+pub struct ExporterSpec {
+    /// `type` or `type/name`; the `exporter` label.
+    pub name: String,
+    /// Signals routed to it.
+    pub signals: Vec<Signal>,
+    /// Its queue's capacity in items; `None` means the pipeline default.
+    pub queue_capacity: Option<u64>,
+    /// Retry policy.
+    pub retry: RetryConfig,
+    /// Its own parsed config.
+    pub config: Box<dyn BuildExporter>,
+}
+
+/// The configured signals, checked against what the component supports, or its default.
+pub(crate) fn pick_signals(
+    chosen: Option<Vec<Signal>>,
+    supported: &[Signal],
+    path: &str,
+) -> Result<Vec<Signal>, Problem> {
+    let Some(chosen) = chosen else { return Ok(supported.to_vec()) };
+    let names: Vec<&str> = supported.iter().map(|s| s.as_str()).collect();
+    if chosen.is_empty() {
+        return Err(Problem::found_expected(
+            format!("{path}.signals"),
+            "[]",
+            format!("one or more of: {}", names.join(", ")),
+        ));
+    }
+    if let Some(bad) = chosen.iter().find(|s| !supported.contains(s)) {
+        return Err(Problem::found_expected(
+            format!("{path}.signals"),
+            bad,
+            format!("one or more of: {}", names.join(", ")),
+        ));
+    }
+    let mut chosen = chosen;
+    chosen.sort();
+    chosen.dedup();
+    Ok(chosen)
+}
+
+fn validate_common(c: &Common, path: &str, problems: &mut Vec<Problem>) {
+    if c.queue_capacity == Some(0) {
+        problems.push(Problem::found_expected(format!("{path}.queue_capacity"), 0, "a number of items greater than 0"));
+    }
+    let r = &c.retry;
+    if r.initial_interval.is_zero() || r.initial_interval > r.max_interval {
+        problems.push(Problem::found_expected(
+            format!("{path}.retry.initial_interval"),
+            humantime::format_duration(r.initial_interval),
+            "a positive duration no longer than `retry.max_interval`",
+        ));
+    }
+}
+
+/// Parses every entry of `exporters:`, keeping the enabled ones.
+pub fn parse_all(map: &Mapping, problems: &mut Vec<Problem>) -> Vec<ExporterSpec> {
+    let kinds: Vec<&str> = REGISTRY.iter().map(|f| f.kind).collect();
+    let mut specs = Vec::new();
+    for entry in component_entries(map, "exporters", COMMON_KEYS, &kinds, problems) {
+        let Some(factory) = REGISTRY.iter().find(|f| f.kind == entry.kind) else { continue };
+        let common: Common = match deserialize_at(entry.common, &entry.path) {
+            Ok(c) => c,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        validate_common(&common, &entry.path, problems);
+        let signals = match pick_signals(common.signals, factory.signals, &entry.path) {
+            Ok(s) => s,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        match (factory.parse)(entry.own) {
+            Ok(config) if common.enabled => specs.push(ExporterSpec {
+                name: entry.name,
+                signals,
+                queue_capacity: common.queue_capacity,
+                retry: common.retry,
+                config,
+            }),
+            Ok(_) => {}
+            Err(own) => problems.extend(own.into_iter().map(|p| p.under(&entry.path))),
+        }
+    }
+    specs
+}

@@ -1,0 +1,128 @@
+//! The JSON bodies of `/health` and `/health/detailed`; also read back by `seedwatch health`.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::ComponentStatus;
+
+/// Overall status, ordered from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverallStatus {
+    /// Everything works.
+    Healthy,
+    /// Working with problems.
+    Degraded,
+    /// Not doing its job.
+    Unhealthy,
+}
+
+/// `/health`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SummaryReport {
+    /// Overall status.
+    pub status: OverallStatus,
+    /// Why it is not healthy (empty when healthy).
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// The collector version.
+    pub version: String,
+    /// Seconds since start.
+    pub uptime_seconds: f64,
+    /// Unix time of this report, in seconds.
+    pub timestamp: f64,
+}
+
+impl SummaryReport {
+    pub(super) fn new(status: OverallStatus, reasons: Vec<String>, uptime_seconds: f64) -> Self {
+        SummaryReport {
+            status,
+            reasons,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            uptime_seconds,
+            timestamp: unix_seconds(SystemTime::now()),
+        }
+    }
+}
+
+/// `/health/detailed`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DetailedReport {
+    /// The summary fields.
+    #[serde(flatten)]
+    pub summary: SummaryReport,
+    /// Same as `/health/ready`.
+    pub ready: bool,
+    /// Every component by role and name.
+    pub components: Components,
+    /// Every queue by name.
+    pub queues: BTreeMap<String, QueueReport>,
+}
+
+impl DetailedReport {
+    pub(super) fn new(summary: SummaryReport, ready: bool) -> Self {
+        DetailedReport { summary, ready, components: Components::default(), queues: BTreeMap::new() }
+    }
+}
+
+/// Components by role.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Components {
+    /// Receivers by name.
+    pub receivers: BTreeMap<String, ComponentReport>,
+    /// Processors by name.
+    pub processors: BTreeMap<String, ComponentReport>,
+    /// Exporters by name.
+    pub exporters: BTreeMap<String, ComponentReport>,
+}
+
+/// One component.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ComponentReport {
+    /// `starting`, `ok`, `degraded`, `failed` or `stopped`.
+    pub status: String,
+    /// Why it is degraded or failed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    /// Extra detail such as the bound endpoint.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub detail: Option<String>,
+    /// Unix time (seconds) the status last changed.
+    pub since: f64,
+}
+
+impl ComponentReport {
+    pub(super) fn new(status: &ComponentStatus, detail: Option<String>, since: SystemTime) -> Self {
+        let (status, reason) = match status {
+            ComponentStatus::Starting => ("starting", None),
+            ComponentStatus::Ok => ("ok", None),
+            ComponentStatus::Degraded(r) => ("degraded", Some(r.clone())),
+            ComponentStatus::Failed(r) => ("failed", Some(r.clone())),
+            ComponentStatus::Stopped => ("stopped", None),
+        };
+        ComponentReport { status: status.to_owned(), reason, detail, since: unix_seconds(since) }
+    }
+}
+
+/// One queue's depth.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QueueReport {
+    /// Items queued.
+    pub size: u64,
+    /// Capacity in items.
+    pub capacity: u64,
+    /// size / capacity.
+    pub utilization: f64,
+}
+
+impl QueueReport {
+    pub(super) fn new(size: u64, capacity: u64) -> Self {
+        QueueReport { size, capacity, utilization: size as f64 / capacity.max(1) as f64 }
+    }
+}
+
+fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}

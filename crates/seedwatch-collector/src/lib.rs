@@ -1,0 +1,16 @@
+//! The seedwatch collector: receives OTLP from agents, derives the agent metrics, watches
+//! health and cost, and exports to Prometheus, Elasticsearch, OTLP backends and Alertmanager.
+//!
+//! Layout: one folder per role — [`receivers`], [`processors`], [`exporters`], [`server`] —
+//! joined by the [`pipeline`]; [`config`] parses and validates everything before [`app`]
+//! starts anything.
+
+pub mod app;
+pub mod config;
+pub mod exporters;
+pub mod health;
+pub mod pipeline;
+pub mod processors;
+pub mod receivers;
+pub mod server;
+pub mod telemetry;

@@ -1,0 +1,146 @@
+//! The one message envelope that travels from a receiver through processors to exporters.
+
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+
+use super::Signal;
+
+/// How a batch reached the collector; the `transport` label of receiver metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// OTLP over gRPC.
+    Grpc,
+    /// OTLP over HTTP with a protobuf body.
+    HttpProtobuf,
+    /// OTLP over HTTP with a JSON body.
+    HttpJson,
+}
+
+impl Transport {
+    /// Every transport, in a fixed order.
+    pub const ALL: [Transport; 3] = [Transport::Grpc, Transport::HttpProtobuf, Transport::HttpJson];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Grpc => "grpc",
+            Transport::HttpProtobuf => "http_protobuf",
+            Transport::HttpJson => "http_json",
+        }
+    }
+}
+
+/// The decoded OTLP request a batch carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// A trace export request.
+    Traces(ExportTraceServiceRequest),
+    /// A metrics export request.
+    Metrics(ExportMetricsServiceRequest),
+    /// A logs export request.
+    Logs(ExportLogsServiceRequest),
+}
+
+impl Payload {
+    /// The signal of this payload.
+    pub fn signal(&self) -> Signal {
+        match self {
+            Payload::Traces(_) => Signal::Traces,
+            Payload::Metrics(_) => Signal::Metrics,
+            Payload::Logs(_) => Signal::Logs,
+        }
+    }
+
+    /// Counts the items (spans, data points, log records) in the payload.
+    pub fn count_items(&self) -> u64 {
+        match self {
+            Payload::Traces(req) => count_spans(req),
+            Payload::Metrics(req) => count_metric_points(req),
+            Payload::Logs(req) => count_log_records(req),
+        }
+    }
+}
+
+/// Number of spans in a trace request.
+pub fn count_spans(req: &ExportTraceServiceRequest) -> u64 {
+    let spans: usize = req.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len()).sum();
+    spans as u64
+}
+
+/// Number of data points in a metrics request (every point of every metric type).
+pub fn count_metric_points(req: &ExportMetricsServiceRequest) -> u64 {
+    let points: usize = req
+        .resource_metrics
+        .iter()
+        .flat_map(|rm| &rm.scope_metrics)
+        .flat_map(|sm| &sm.metrics)
+        .map(|m| m.data.as_ref().map_or(0, data_point_count))
+        .sum();
+    points as u64
+}
+
+/// Number of data points in one metric's data.
+pub fn data_point_count(data: &Data) -> usize {
+    match data {
+        Data::Gauge(g) => g.data_points.len(),
+        Data::Sum(s) => s.data_points.len(),
+        Data::Histogram(h) => h.data_points.len(),
+        Data::ExponentialHistogram(h) => h.data_points.len(),
+        Data::Summary(s) => s.data_points.len(),
+    }
+}
+
+/// Number of log records in a logs request.
+pub fn count_log_records(req: &ExportLogsServiceRequest) -> u64 {
+    let records: usize = req.resource_logs.iter().flat_map(|rl| &rl.scope_logs).map(|sl| sl.log_records.len()).sum();
+    records as u64
+}
+
+/// A unit of work in the pipeline: one accepted OTLP request and its item count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    payload: Payload,
+    items: u64,
+    transport: Transport,
+}
+
+impl Batch {
+    /// Wraps a payload, counting its items once.
+    pub fn new(payload: Payload, transport: Transport) -> Self {
+        let items = payload.count_items();
+        Batch { payload, items, transport }
+    }
+
+    /// The signal this batch carries.
+    pub fn signal(&self) -> Signal {
+        self.payload.signal()
+    }
+
+    /// Number of items (spans, data points or log records).
+    pub fn items(&self) -> u64 {
+        self.items
+    }
+
+    /// How the batch arrived.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// The payload, read-only.
+    pub fn payload(&self) -> &Payload {
+        &self.payload
+    }
+
+    /// The payload, for processors that change it; the item count is recomputed afterwards
+    /// by [`Batch::recount`].
+    pub fn payload_mut(&mut self) -> &mut Payload {
+        &mut self.payload
+    }
+
+    /// Recounts items after a processor changed the payload.
+    pub fn recount(&mut self) {
+        self.items = self.payload.count_items();
+    }
+}

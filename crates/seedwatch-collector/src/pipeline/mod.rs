@@ -1,0 +1,44 @@
+//! The pipeline: bounded queues from receivers to a worker per signal that runs the
+//! processors, then a fan-out into each exporter's own bounded queue.
+//!
+//! ```text
+//! receivers ─► [signal queue] ─► worker: processors… ─► fan-out ─► [exporter queue] ─► exporter task
+//! ```
+//! Backpressure runs the whole way back: a slow exporter fills its queue, the fan-out waits,
+//! the signal queue fills, and receivers answer the OTLP retryable status. Nothing is dropped
+//! without being counted.
+
+mod batch;
+mod config;
+mod queue;
+mod signal;
+mod topology;
+
+use std::sync::{Arc, RwLock};
+
+pub use batch::{Batch, Payload, Transport, count_log_records, count_metric_points, count_spans, data_point_count};
+pub use config::PipelineConfig;
+pub use queue::{QueueReceiver, QueueSender, QueueStats, SendError, Weighted, bounded};
+pub use signal::Signal;
+pub use topology::{DrainOutcome, Topology};
+
+/// The queues of a running collector, read by the metrics and health endpoints.
+#[derive(Debug, Clone, Default)]
+pub struct QueueSet(Arc<RwLock<Vec<Arc<QueueStats>>>>);
+
+impl QueueSet {
+    /// Adds a queue.
+    pub fn add(&self, stats: Arc<QueueStats>) {
+        self.0.write().unwrap_or_else(|p| p.into_inner()).push(stats);
+    }
+
+    /// The queues, in the order they were added.
+    pub fn snapshot(&self) -> Vec<Arc<QueueStats>> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Items queued anywhere.
+    pub fn total_items(&self) -> u64 {
+        self.snapshot().iter().map(|q| q.size()).sum()
+    }
+}

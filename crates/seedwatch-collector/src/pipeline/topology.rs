@@ -1,0 +1,165 @@
+//! Builds the queues, workers and exporter tasks from the config, and drains them on shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::{Batch, PipelineConfig, QueueReceiver, QueueSender, QueueSet, Signal, bounded};
+use crate::exporters::{ExporterSpec, run_exporter};
+use crate::health::{ComponentKind, ComponentStatus, Health};
+use crate::processors::{Processor, ProcessorSpec};
+use crate::receivers::Ingest;
+use crate::telemetry::SelfMetrics;
+
+/// The running pipeline.
+#[derive(Debug)]
+pub struct Topology {
+    ingest: Ingest,
+    stop_intake: CancellationToken,
+    workers: JoinSet<()>,
+    exporters: JoinSet<()>,
+    queues: QueueSet,
+}
+
+/// How a drain ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrainOutcome {
+    /// Every queued item reached the exporters.
+    Drained,
+    /// The deadline passed; this many items were still queued and are lost.
+    DeadlineExceeded {
+        /// Items left in queues.
+        items_left: u64,
+    },
+}
+
+struct Route {
+    name: String,
+    signals: Vec<Signal>,
+    tx: QueueSender<Arc<Batch>>,
+}
+
+impl Topology {
+    /// Creates every queue and starts the workers and exporter tasks. Exporters start
+    /// asynchronously and report their own health.
+    pub fn start(
+        config: &PipelineConfig,
+        processors: &[ProcessorSpec],
+        exporters: Vec<ExporterSpec>,
+        queues: QueueSet,
+        metrics: Arc<SelfMetrics>,
+        health: Arc<Health>,
+    ) -> Topology {
+        let mut exporter_tasks = JoinSet::new();
+        let mut routes = Vec::new();
+        for spec in exporters {
+            let capacity = spec.queue_capacity.unwrap_or(config.queue_capacity);
+            let (tx, rx) = bounded(format!("exporter/{}", spec.name), capacity);
+            queues.add(tx.stats().clone());
+            health.register(ComponentKind::Exporter, &spec.name, None);
+            metrics.exporter_declared(&spec.name, &spec.signals);
+            exporter_tasks.spawn(run_exporter(
+                spec.name.clone(),
+                spec.config.build(),
+                rx,
+                spec.retry,
+                metrics.clone(),
+                health.clone(),
+            ));
+            routes.push(Route { name: spec.name, signals: spec.signals, tx });
+        }
+        let built: Vec<(String, Vec<Signal>, Arc<dyn Processor>)> = processors
+            .iter()
+            .map(|spec| {
+                health.register(ComponentKind::Processor, &spec.name, None);
+                health.set(ComponentKind::Processor, &spec.name, ComponentStatus::Ok);
+                (spec.name.clone(), spec.signals.clone(), spec.config.build())
+            })
+            .collect();
+
+        let stop_intake = CancellationToken::new();
+        let mut workers = JoinSet::new();
+        let mut senders = Vec::new();
+        for signal in Signal::ALL {
+            let (tx, rx) = bounded::<Batch>(signal.as_str(), config.queue_capacity);
+            queues.add(tx.stats().clone());
+            senders.push(tx);
+            let chain: Vec<_> =
+                built.iter().filter(|(_, s, _)| s.contains(&signal)).map(|(_, _, p)| p.clone()).collect();
+            let outs: Vec<_> =
+                routes.iter().filter(|r| r.signals.contains(&signal)).map(|r| (r.name.clone(), r.tx.clone())).collect();
+            workers.spawn(run_worker(rx, chain, outs, stop_intake.clone()));
+        }
+        let [traces, metrics_tx, logs] =
+            <[QueueSender<Batch>; 3]>::try_from(senders).unwrap_or_else(|_| unreachable!("three signals"));
+        Topology {
+            ingest: Ingest::new(traces, metrics_tx, logs, metrics, config),
+            stop_intake,
+            workers,
+            exporters: exporter_tasks,
+            queues,
+        }
+    }
+
+    /// The handle receivers use to queue batches.
+    pub fn ingest(&self) -> Ingest {
+        self.ingest.clone()
+    }
+
+    /// Stops intake, then waits until every queued item has reached the exporters and they
+    /// have flushed, or until `deadline`. Call after the receivers have stopped.
+    pub async fn drain(mut self, deadline: Duration) -> DrainOutcome {
+        self.stop_intake.cancel();
+        drop(self.ingest);
+        let queues = self.queues.clone();
+        let finish = async {
+            while self.workers.join_next().await.is_some() {}
+            while self.exporters.join_next().await.is_some() {}
+        };
+        match tokio::time::timeout(deadline, finish).await {
+            Ok(()) => DrainOutcome::Drained,
+            Err(_) => {
+                let items_left = queues.total_items();
+                self.workers.abort_all();
+                self.exporters.abort_all();
+                DrainOutcome::DeadlineExceeded { items_left }
+            }
+        }
+    }
+}
+
+async fn run_worker(
+    mut rx: QueueReceiver<Batch>,
+    chain: Vec<Arc<dyn Processor>>,
+    outs: Vec<(String, QueueSender<Arc<Batch>>)>,
+    stop_intake: CancellationToken,
+) {
+    let mut closed = false;
+    loop {
+        let next = tokio::select! {
+            biased;
+            () = stop_intake.cancelled(), if !closed => {
+                rx.close();
+                closed = true;
+                continue;
+            }
+            next = rx.recv() => next,
+        };
+        let Some(mut batch) = next else { break };
+        for processor in &chain {
+            processor.process(&mut batch);
+        }
+        if outs.is_empty() {
+            continue;
+        }
+        let batch = Arc::new(batch);
+        for (name, tx) in &outs {
+            // Waits for room: a slow exporter slows intake instead of losing data.
+            if tx.send(batch.clone()).await.is_err() {
+                tracing::error!(exporter = %name, items = batch.items(), "exporter queue closed; batch not delivered to it");
+            }
+        }
+    }
+}

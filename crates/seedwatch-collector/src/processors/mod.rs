@@ -1,0 +1,94 @@
+//! Processors: run in order on every batch of the signals they handle, before the fan-out to
+//! exporters. Adding one: a folder here with a `FACTORY`, and one line in [`REGISTRY`].
+
+mod resource;
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_norway::{Mapping, Value};
+
+use crate::config::{Problem, component_entries, deserialize_at};
+use crate::pipeline::{Batch, Signal};
+
+/// Every processor type the collector knows.
+pub const REGISTRY: &[ProcessorFactory] = &[resource::FACTORY];
+
+/// Keys every processor entry accepts besides its own.
+const COMMON_KEYS: &[&str] = &["enabled", "signals"];
+
+/// Transforms or observes batches. Runs on the pipeline worker, so it must be quick and must
+/// not block; it cannot fail a batch (anything it cannot handle it counts itself).
+pub trait Processor: Send + Sync + Debug {
+    /// Handles one batch of a signal this processor was configured for.
+    fn process(&self, batch: &mut Batch);
+}
+
+/// A parsed, validated processor config that can build the processor.
+pub trait BuildProcessor: Send + Sync + Debug {
+    /// Builds the processor; no I/O happens before this.
+    fn build(&self) -> Arc<dyn Processor>;
+}
+
+/// One registry entry: a processor type and how to parse its config.
+pub struct ProcessorFactory {
+    /// The `type` in `type/name` keys.
+    pub kind: &'static str,
+    /// Signals it can handle; the default for `signals`.
+    pub signals: &'static [Signal],
+    /// Parses and validates the component's own keys; problem paths are relative.
+    pub parse: fn(Value) -> Result<Box<dyn BuildProcessor>, Vec<Problem>>,
+}
+
+/// A configured processor, ready to build.
+#[derive(Debug)]
+pub struct ProcessorSpec {
+    /// `type` or `type/name`.
+    pub name: String,
+    /// Signals it runs on.
+    pub signals: Vec<Signal>,
+    /// Its own parsed config.
+    pub config: Box<dyn BuildProcessor>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Common {
+    #[serde(default = "yes")]
+    enabled: bool,
+    signals: Option<Vec<Signal>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Parses every entry of `processors:`, in order, keeping the enabled ones.
+pub fn parse_all(map: &Mapping, problems: &mut Vec<Problem>) -> Vec<ProcessorSpec> {
+    let kinds: Vec<&str> = REGISTRY.iter().map(|f| f.kind).collect();
+    let mut specs = Vec::new();
+    for entry in component_entries(map, "processors", COMMON_KEYS, &kinds, problems) {
+        let Some(factory) = REGISTRY.iter().find(|f| f.kind == entry.kind) else { continue };
+        let common: Common = match deserialize_at(entry.common, &entry.path) {
+            Ok(c) => c,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        let signals = match super::exporters::pick_signals(common.signals, factory.signals, &entry.path) {
+            Ok(s) => s,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        match (factory.parse)(entry.own) {
+            Ok(config) if common.enabled => specs.push(ProcessorSpec { name: entry.name, signals, config }),
+            Ok(_) => {}
+            Err(own) => problems.extend(own.into_iter().map(|p| p.under(&entry.path))),
+        }
+    }
+    specs
+}

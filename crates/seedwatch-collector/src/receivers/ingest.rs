@@ -1,0 +1,116 @@
+//! The one path from any receiver transport into the pipeline: drop invalid items (reported as
+//! partial success), queue the rest or refuse the whole request with a retryable answer, and
+//! count every item either way.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::validate::{Rejection, drop_invalid};
+use crate::pipeline::{Batch, Payload, PipelineConfig, QueueSender, SendError, Signal, Transport};
+use crate::telemetry::{RequestOutcome, SelfMetrics};
+
+/// Queues accepted batches; cheap to clone, one per receiver server.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    queues: [QueueSender<Batch>; 3],
+    metrics: Arc<SelfMetrics>,
+    enqueue_timeout: Duration,
+    retry_after: Duration,
+}
+
+/// A request that was taken (possibly with some items rejected as invalid).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestOutcome {
+    /// Items rejected as invalid and not queued (0 for full success).
+    pub rejected: u64,
+    /// Why they were rejected; empty when none were.
+    pub message: String,
+}
+
+/// A request refused as a whole; the client should retry after `retry_after`.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum IngestError {
+    /// No room in the pipeline.
+    #[error("the {signal} queue is full; retry after {}s", retry_after.as_secs().max(1))]
+    QueueFull {
+        /// The signal whose queue is full.
+        signal: Signal,
+        /// Suggested wait.
+        retry_after: Duration,
+    },
+    /// The collector is shutting down.
+    #[error("the collector is shutting down; retry against another instance or later")]
+    ShuttingDown {
+        /// Suggested wait.
+        retry_after: Duration,
+    },
+}
+
+impl IngestError {
+    /// The suggested wait before retrying.
+    pub fn retry_after(&self) -> Duration {
+        match self {
+            IngestError::QueueFull { retry_after, .. } | IngestError::ShuttingDown { retry_after } => *retry_after,
+        }
+    }
+}
+
+impl Ingest {
+    pub(crate) fn new(
+        traces: QueueSender<Batch>,
+        metrics_queue: QueueSender<Batch>,
+        logs: QueueSender<Batch>,
+        metrics: Arc<SelfMetrics>,
+        config: &PipelineConfig,
+    ) -> Self {
+        Ingest {
+            queues: [traces, metrics_queue, logs],
+            metrics,
+            enqueue_timeout: config.enqueue_timeout,
+            retry_after: config.retry_after,
+        }
+    }
+
+    /// The collector's own metrics, for receivers to count what never reached `ingest`.
+    pub fn metrics(&self) -> &SelfMetrics {
+        &self.metrics
+    }
+
+    /// Validates and queues one decoded request.
+    pub async fn ingest(&self, mut payload: Payload, transport: Transport) -> Result<IngestOutcome, IngestError> {
+        let signal = payload.signal();
+        let Rejection { count: rejected, message } = drop_invalid(&mut payload);
+        let batch = Batch::new(payload, transport);
+        let items = batch.items();
+        let outcome = IngestOutcome { rejected, message };
+        if items == 0 {
+            self.metrics.receiver_refused(transport, signal, rejected);
+            let kind = if rejected == 0 { RequestOutcome::Accepted } else { RequestOutcome::Partial };
+            self.metrics.receiver_request(transport, signal, kind);
+            return Ok(outcome);
+        }
+        let queue = &self.queues[Signal::ALL.iter().position(|s| *s == signal).unwrap_or(0)];
+        match queue.send_timeout(batch, self.enqueue_timeout).await {
+            Ok(()) => {
+                self.metrics.receiver_accepted(transport, signal, items);
+                self.metrics.receiver_refused(transport, signal, rejected);
+                let kind = if rejected == 0 { RequestOutcome::Accepted } else { RequestOutcome::Partial };
+                self.metrics.receiver_request(transport, signal, kind);
+                Ok(outcome)
+            }
+            Err(err) => {
+                self.metrics.receiver_refused(transport, signal, items + rejected);
+                let (kind, err) = match err {
+                    SendError::Full(_) => {
+                        (RequestOutcome::QueueFull, IngestError::QueueFull { signal, retry_after: self.retry_after })
+                    }
+                    SendError::Closed(_) => {
+                        (RequestOutcome::ShuttingDown, IngestError::ShuttingDown { retry_after: self.retry_after })
+                    }
+                };
+                self.metrics.receiver_request(transport, signal, kind);
+                Err(err)
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Config of the OTLP receiver.
+
+use bytesize::ByteSize;
+use serde::Deserialize;
+
+use crate::config::{Problem, Validate, check_endpoint};
+
+/// The OTLP receiver: gRPC and HTTP servers.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpReceiverConfig {
+    /// OTLP over gRPC.
+    #[serde(default)]
+    pub grpc: GrpcConfig,
+    /// OTLP over HTTP (protobuf and JSON).
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+/// OTLP/gRPC server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrpcConfig {
+    /// Serve OTLP/gRPC at all.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Listen address, `host:port`.
+    #[serde(default = "default_grpc_endpoint")]
+    pub endpoint: String,
+    /// Largest request message accepted, after decompression.
+    #[serde(default = "default_max_message_size")]
+    pub max_message_size: ByteSize,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        GrpcConfig { enabled: true, endpoint: default_grpc_endpoint(), max_message_size: default_max_message_size() }
+    }
+}
+
+/// OTLP/HTTP server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Serve OTLP/HTTP at all.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Listen address, `host:port`.
+    #[serde(default = "default_http_endpoint")]
+    pub endpoint: String,
+    /// Largest request body accepted as sent (compressed or not); larger gets 413.
+    #[serde(default = "default_max_message_size")]
+    pub max_body_size: ByteSize,
+    /// Largest body accepted after gzip decompression; larger gets 413 (gzip-bomb guard).
+    #[serde(default = "default_max_decompressed_size")]
+    pub max_decompressed_size: ByteSize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            enabled: true,
+            endpoint: default_http_endpoint(),
+            max_body_size: default_max_message_size(),
+            max_decompressed_size: default_max_decompressed_size(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_grpc_endpoint() -> String {
+    "127.0.0.1:4317".to_owned()
+}
+fn default_http_endpoint() -> String {
+    "127.0.0.1:4318".to_owned()
+}
+fn default_max_message_size() -> ByteSize {
+    ByteSize::mib(4)
+}
+fn default_max_decompressed_size() -> ByteSize {
+    ByteSize::mib(32)
+}
+
+/// Upper bound on any size setting, so a typo cannot disable the memory guard.
+const MAX_SIZE: ByteSize = ByteSize::gib(1);
+
+fn check_size(size: ByteSize, path: &str, problems: &mut Vec<Problem>) {
+    if size.as_u64() == 0 || size > MAX_SIZE {
+        problems.push(Problem::found_expected(path, size, "a size between 1 B and 1 GiB, such as `4MiB`"));
+    }
+}
+
+impl Validate for OtlpReceiverConfig {
+    fn validate(&self, problems: &mut Vec<Problem>) {
+        if self.grpc.enabled {
+            check_endpoint(&self.grpc.endpoint, "grpc.endpoint", problems);
+            check_size(self.grpc.max_message_size, "grpc.max_message_size", problems);
+        }
+        if self.http.enabled {
+            check_endpoint(&self.http.endpoint, "http.endpoint", problems);
+            check_size(self.http.max_body_size, "http.max_body_size", problems);
+            check_size(self.http.max_decompressed_size, "http.max_decompressed_size", problems);
+            if self.http.max_decompressed_size < self.http.max_body_size {
+                problems.push(Problem::found_expected(
+                    "http.max_decompressed_size",
+                    self.http.max_decompressed_size,
+                    format!("at least `max_body_size` ({})", self.http.max_body_size),
+                ));
+            }
+        }
+        if !self.grpc.enabled && !self.http.enabled {
+            problems.push(Problem::new(
+                "",
+                "both `grpc` and `http` are disabled; enable at least one so telemetry can arrive",
+            ));
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The OTLP receiver: gRPC (tonic) and HTTP (axum) servers for traces, metrics and logs,
+//! answering exactly as the OTLP specification says.
+
+mod codec;
+mod config;
+mod grpc;
+mod http;
+mod signals;
+mod status;
+
+pub use config::{GrpcConfig, HttpConfig, OtlpReceiverConfig};
+pub use grpc::grpc_routes;
+pub use http::http_router;

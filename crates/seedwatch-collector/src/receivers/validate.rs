@@ -1,0 +1,186 @@
+//! Item-level checks every receiver applies. Invalid items are removed before queueing and
+//! reported through OTLP partial success, so nothing invalid is half-accepted.
+
+use opentelemetry_proto::tonic::metrics::v1::Metric;
+use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+
+use crate::pipeline::{Payload, data_point_count};
+
+/// What was removed from a request.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Items removed.
+    pub count: u64,
+    /// The first reason, with the total, for the partial-success message.
+    pub message: String,
+}
+
+impl Rejection {
+    fn add(&mut self, count: usize, reason: impl FnOnce() -> String) {
+        if count > 0 && self.count == 0 {
+            self.message = reason();
+        }
+        self.count += count as u64;
+    }
+
+    fn finish(mut self, noun: &str) -> Self {
+        if self.count > 0 {
+            self.message = format!("{} {noun} rejected; first: {}", self.count, self.message);
+        }
+        self
+    }
+}
+
+fn valid_id(id: &[u8], len: usize) -> bool {
+    id.len() == len && id.iter().any(|b| *b != 0)
+}
+
+/// Removes invalid items from the payload and says how many and why.
+pub fn drop_invalid(payload: &mut Payload) -> Rejection {
+    let mut rejection = Rejection::default();
+    match payload {
+        Payload::Traces(req) => {
+            for ss in req.resource_spans.iter_mut().flat_map(|rs| &mut rs.scope_spans) {
+                let before = ss.spans.len();
+                let mut first_bad = None;
+                ss.spans.retain(|span| {
+                    let problem = if !valid_id(&span.trace_id, 16) {
+                        Some("trace_id must be 16 bytes and not all zero")
+                    } else if !valid_id(&span.span_id, 8) {
+                        Some("span_id must be 8 bytes and not all zero")
+                    } else if !(span.parent_span_id.is_empty() || span.parent_span_id.len() == 8) {
+                        Some("parent_span_id must be empty or 8 bytes")
+                    } else {
+                        None
+                    };
+                    if let Some(p) = problem {
+                        first_bad.get_or_insert_with(|| format!("span `{}`: {p}", span.name));
+                    }
+                    problem.is_none()
+                });
+                rejection.add(before - ss.spans.len(), || first_bad.unwrap_or_default());
+            }
+            rejection.finish("spans")
+        }
+        Payload::Logs(req) => {
+            for sl in req.resource_logs.iter_mut().flat_map(|rl| &mut rl.scope_logs) {
+                let before = sl.log_records.len();
+                sl.log_records.retain(|r| {
+                    (r.trace_id.is_empty() || r.trace_id.len() == 16) && (r.span_id.is_empty() || r.span_id.len() == 8)
+                });
+                rejection.add(before - sl.log_records.len(), || {
+                    "log record: trace_id must be empty or 16 bytes, span_id empty or 8 bytes".to_owned()
+                });
+            }
+            rejection.finish("log records")
+        }
+        Payload::Metrics(req) => {
+            for sm in req.resource_metrics.iter_mut().flat_map(|rm| &mut rm.scope_metrics) {
+                for metric in &mut sm.metrics {
+                    drop_invalid_points(metric, &mut rejection);
+                }
+                sm.metrics.retain(|m| m.data.as_ref().is_some_and(|d| data_point_count(d) > 0));
+            }
+            rejection.finish("data points")
+        }
+    }
+}
+
+fn drop_invalid_points(metric: &mut Metric, rejection: &mut Rejection) {
+    let Some(data) = metric.data.as_mut() else { return };
+    if metric.name.is_empty() {
+        let n = data_point_count(data);
+        rejection.add(n, || "metric without a name".to_owned());
+        metric.data = None;
+        return;
+    }
+    let name = &metric.name;
+    if let Data::Histogram(h) = data {
+        let before = h.data_points.len();
+        h.data_points.retain(|p| p.bucket_counts.is_empty() || p.bucket_counts.len() == p.explicit_bounds.len() + 1);
+        rejection.add(before - h.data_points.len(), || {
+            format!("histogram `{name}`: bucket_counts must have one more entry than explicit_bounds")
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::metrics::v1::{
+        Gauge, HistogramDataPoint, NumberDataPoint, ResourceMetrics, ScopeMetrics,
+    };
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+
+    use super::*;
+
+    fn span(name: &str, trace: Vec<u8>, id: Vec<u8>) -> Span {
+        Span { name: name.into(), trace_id: trace, span_id: id, ..Default::default() }
+    }
+
+    #[test]
+    fn spans_with_bad_ids_are_removed_and_reported() {
+        let mut payload = Payload::Traces(ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![
+                        span("ok", vec![1; 16], vec![2; 8]),
+                        span("short", vec![1; 15], vec![2; 8]),
+                        span("zero", vec![0; 16], vec![2; 8]),
+                        span("nospan", vec![1; 16], vec![]),
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        });
+        let r = drop_invalid(&mut payload);
+        assert_eq!(r.count, 3);
+        assert_eq!(r.message, "3 spans rejected; first: span `short`: trace_id must be 16 bytes and not all zero");
+        assert_eq!(payload.count_items(), 1);
+    }
+
+    #[test]
+    fn nameless_metrics_and_malformed_histograms_are_removed() {
+        let point = NumberDataPoint::default();
+        let mut payload = Payload::Metrics(ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                scope_metrics: vec![ScopeMetrics {
+                    metrics: vec![
+                        Metric {
+                            name: String::new(),
+                            data: Some(Data::Gauge(Gauge { data_points: vec![point.clone(), point.clone()] })),
+                            ..Default::default()
+                        },
+                        Metric {
+                            name: "h".into(),
+                            data: Some(Data::Histogram(opentelemetry_proto::tonic::metrics::v1::Histogram {
+                                data_points: vec![
+                                    HistogramDataPoint {
+                                        bucket_counts: vec![1, 2],
+                                        explicit_bounds: vec![1.0],
+                                        ..Default::default()
+                                    },
+                                    HistogramDataPoint {
+                                        bucket_counts: vec![1, 2],
+                                        explicit_bounds: vec![1.0, 2.0],
+                                        ..Default::default()
+                                    },
+                                ],
+                                aggregation_temporality: 2,
+                            })),
+                            ..Default::default()
+                        },
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        });
+        let r = drop_invalid(&mut payload);
+        assert_eq!(r.count, 3, "{r:?}");
+        assert!(r.message.starts_with("3 data points rejected; first: metric without a name"));
+        assert_eq!(payload.count_items(), 1);
+    }
+}

@@ -1,0 +1,64 @@
+//! The admin HTTP server: `/metrics` and the collector's `/health*` endpoints (later also
+//! `/api/v1/*` and the dashboard).
+
+mod health;
+mod metrics;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use prometheus_client::registry::Registry;
+use serde::Deserialize;
+
+use crate::config::{Problem, check_endpoint};
+use crate::health::Health;
+
+/// Admin server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Listen address, `host:port`.
+    #[serde(default = "default_endpoint")]
+    pub endpoint: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig { endpoint: default_endpoint() }
+    }
+}
+
+fn default_endpoint() -> String {
+    "127.0.0.1:8889".to_owned()
+}
+
+impl AdminConfig {
+    /// Validates, paths under `admin`.
+    pub fn validate(&self, problems: &mut Vec<Problem>) {
+        check_endpoint(&self.endpoint, "admin.endpoint", problems);
+    }
+}
+
+/// What the admin endpoints read.
+#[derive(Debug, Clone)]
+pub struct AdminState {
+    /// Collector health.
+    pub health: Arc<Health>,
+    /// Registries rendered on `/metrics`, in order.
+    pub registries: Arc<Vec<Registry>>,
+}
+
+/// The admin routes.
+pub fn admin_router(state: AdminState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .route("/health", get(health::summary))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .route("/health/detailed", get(health::detailed))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests;
