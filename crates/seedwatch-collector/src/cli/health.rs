@@ -61,28 +61,26 @@ fn status_word(status: OverallStatus) -> &'static str {
 }
 
 fn print_text(body: &str, detailed: bool) {
-    if detailed {
-        if let Ok(report) = serde_json::from_str::<DetailedReport>(body) {
-            print_summary(&report.summary);
-            println!("ready: {}", if report.ready { "yes" } else { "no" });
-            let groups = [
-                ("receiver", &report.components.receivers),
-                ("processor", &report.components.processors),
-                ("exporter", &report.components.exporters),
-            ];
-            println!("\n{:<10} {:<28} {:<10} detail", "ROLE", "NAME", "STATUS");
-            for (role, components) in groups {
-                for (name, c) in components {
-                    let detail = c.reason.as_deref().or(c.detail.as_deref()).unwrap_or("");
-                    println!("{role:<10} {name:<28} {:<10} {detail}", c.status);
-                }
+    if detailed && let Ok(report) = serde_json::from_str::<DetailedReport>(body) {
+        print_summary(&report.summary);
+        println!("ready: {}", if report.ready { "yes" } else { "no" });
+        let groups = [
+            ("receiver", &report.components.receivers),
+            ("processor", &report.components.processors),
+            ("exporter", &report.components.exporters),
+        ];
+        println!("\n{:<10} {:<28} {:<10} detail", "ROLE", "NAME", "STATUS");
+        for (role, components) in groups {
+            for (name, c) in components {
+                let detail = c.reason.as_deref().or(c.detail.as_deref()).unwrap_or("");
+                println!("{role:<10} {name:<28} {:<10} {detail}", c.status);
             }
-            println!("\n{:<39} {:>10} {:>10}", "QUEUE", "SIZE", "CAPACITY");
-            for (name, q) in &report.queues {
-                println!("{name:<39} {:>10} {:>10}", q.size, q.capacity);
-            }
-            return;
         }
+        println!("\n{:<39} {:>10} {:>10}", "QUEUE", "SIZE", "CAPACITY");
+        for (name, q) in &report.queues {
+            println!("{name:<39} {:>10} {:>10}", q.size, q.capacity);
+        }
+        return;
     }
     if let Ok(summary) = serde_json::from_str::<SummaryReport>(body) {
         print_summary(&summary);

@@ -31,28 +31,59 @@ pub const EMBEDDED_DEFAULT: &str = include_str!("../../../../otel-config/seedwat
 /// The name errors use for the embedded default.
 pub const EMBEDDED_NAME: &str = "<embedded default config>";
 
-/// The top level of the config file.
-#[derive(Debug, Clone, Deserialize)]
+/// The top level of the config file, each section parsed on its own so that one run reports
+/// the problems of every section.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    receivers: Value,
+    #[serde(default)]
+    pipeline: Value,
+    #[serde(default)]
+    processors: Value,
+    #[serde(default)]
+    exporters: Value,
+    #[serde(default)]
+    admin: Value,
+    #[serde(default)]
+    service: Value,
+}
+
+/// The core sections of the config file.
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Where telemetry comes in.
-    #[serde(default)]
     pub receivers: ReceiversConfig,
     /// Queues between receivers, processors and exporters.
-    #[serde(default)]
     pub pipeline: PipelineConfig,
-    /// Processors by `type` or `type/name`, run in the order written.
-    #[serde(default)]
-    pub processors: Mapping,
-    /// Exporters by `type` or `type/name`.
-    #[serde(default)]
-    pub exporters: Mapping,
     /// The admin HTTP server: `/metrics`, `/health*`.
-    #[serde(default)]
     pub admin: AdminConfig,
     /// Process-wide settings.
-    #[serde(default)]
     pub service: ServiceConfig,
+}
+
+/// Deserializes one top-level section; absent or empty means its defaults.
+fn section<T: serde::de::DeserializeOwned + Default>(value: Value, key: &str, problems: &mut Vec<Problem>) -> T {
+    if value.is_null() {
+        return T::default();
+    }
+    deserialize_at(value, key).unwrap_or_else(|p| {
+        problems.push(p);
+        T::default()
+    })
+}
+
+/// A component map section (`processors`, `exporters`); absent or empty means none.
+fn component_map(value: Value, key: &str, problems: &mut Vec<Problem>) -> Mapping {
+    match value {
+        Value::Null => Mapping::new(),
+        Value::Mapping(m) => m,
+        _ => {
+            problems.push(Problem::new(key, "expected a mapping of `type` or `type/name` keys"));
+            Mapping::new()
+        }
+    }
 }
 
 /// Process-wide settings.
@@ -164,15 +195,25 @@ impl Settings {
         if !problems.is_empty() {
             return Err(invalid(problems));
         }
-        let config: Config = deserialize_at(value, "").map_err(|p| invalid(vec![p]))?;
-        config.receivers.validate(&mut problems);
-        config.pipeline.validate(&mut problems);
-        config.admin.validate(&mut problems);
-        let mut service_problems = Vec::new();
-        config.service.validate(&mut service_problems);
-        problems.extend(service_problems.into_iter().map(|p| p.under("service")));
-        let processors = processors::parse_all(&config.processors, &mut problems);
-        let exporters = exporters::parse_all(&config.exporters, &mut problems);
+        let raw: RawConfig = deserialize_at(value, "").map_err(|p| invalid(vec![p]))?;
+        let config = Config {
+            receivers: section(raw.receivers, "receivers", &mut problems),
+            pipeline: section(raw.pipeline, "pipeline", &mut problems),
+            admin: section(raw.admin, "admin", &mut problems),
+            service: section(raw.service, "service", &mut problems),
+        };
+        let processor_map = component_map(raw.processors, "processors", &mut problems);
+        let exporter_map = component_map(raw.exporters, "exporters", &mut problems);
+        if problems.is_empty() {
+            config.receivers.validate(&mut problems);
+            config.pipeline.validate(&mut problems);
+            config.admin.validate(&mut problems);
+            let mut service_problems = Vec::new();
+            config.service.validate(&mut service_problems);
+            problems.extend(service_problems.into_iter().map(|p| p.under("service")));
+        }
+        let processors = processors::parse_all(&processor_map, &mut problems);
+        let exporters = exporters::parse_all(&exporter_map, &mut problems);
         check_ports_distinct(&config, &mut problems);
         if problems.is_empty() {
             Ok(Settings { source: file.to_owned(), config, processors, exporters })

@@ -50,6 +50,9 @@ pub trait BuildExporter: Send + Sync + Debug {
     fn build(&self) -> Box<dyn Exporter>;
 }
 
+/// Parses an exporter's own keys; problem paths are relative to the entry.
+pub type ParseExporter = fn(Value) -> Result<Box<dyn BuildExporter>, Vec<Problem>>;
+
 /// One registry entry: an exporter type and how to parse its config.
 pub struct ExporterFactory {
     /// The `type` in `type/name` keys.
@@ -57,7 +60,7 @@ pub struct ExporterFactory {
     /// Signals it can send; the default for `signals`.
     pub signals: &'static [Signal],
     /// Parses and validates the component's own keys; problem paths are relative.
-    pub parse: fn(Value) -> Result<Box<dyn BuildExporter>, Vec<Problem>>,
+    pub parse: ParseExporter,
 }
 
 /// Retry policy for failed exports.

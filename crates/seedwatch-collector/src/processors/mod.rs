@@ -31,6 +31,9 @@ pub trait BuildProcessor: Send + Sync + Debug {
     fn build(&self) -> Arc<dyn Processor>;
 }
 
+/// Parses a processor's own keys; problem paths are relative to the entry.
+pub type ParseProcessor = fn(Value) -> Result<Box<dyn BuildProcessor>, Vec<Problem>>;
+
 /// One registry entry: a processor type and how to parse its config.
 pub struct ProcessorFactory {
     /// The `type` in `type/name` keys.
@@ -38,7 +41,7 @@ pub struct ProcessorFactory {
     /// Signals it can handle; the default for `signals`.
     pub signals: &'static [Signal],
     /// Parses and validates the component's own keys; problem paths are relative.
-    pub parse: fn(Value) -> Result<Box<dyn BuildProcessor>, Vec<Problem>>,
+    pub parse: ParseProcessor,
 }
 
 /// A configured processor, ready to build.

@@ -2,7 +2,6 @@
 //! reported through OTLP partial success, so nothing invalid is half-accepted.
 
 use opentelemetry_proto::tonic::metrics::v1::Metric;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 
 use crate::pipeline::{Payload, data_point_count};
 
@@ -94,14 +93,6 @@ fn drop_invalid_points(metric: &mut Metric, rejection: &mut Rejection) {
         metric.data = None;
         return;
     }
-    let name = &metric.name;
-    if let Data::Histogram(h) = data {
-        let before = h.data_points.len();
-        h.data_points.retain(|p| p.bucket_counts.is_empty() || p.bucket_counts.len() == p.explicit_bounds.len() + 1);
-        rejection.add(before - h.data_points.len(), || {
-            format!("histogram `{name}`: bucket_counts must have one more entry than explicit_bounds")
-        });
-    }
 }
 
 #[cfg(test)]
@@ -112,6 +103,8 @@ mod tests {
         Gauge, HistogramDataPoint, NumberDataPoint, ResourceMetrics, ScopeMetrics,
     };
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 
     use super::*;
 
@@ -142,45 +135,34 @@ mod tests {
     }
 
     #[test]
-    fn nameless_metrics_and_malformed_histograms_are_removed() {
-        let point = NumberDataPoint::default();
-        let mut payload = Payload::Metrics(ExportMetricsServiceRequest {
-            resource_metrics: vec![ResourceMetrics {
-                scope_metrics: vec![ScopeMetrics {
-                    metrics: vec![
-                        Metric {
-                            name: String::new(),
-                            data: Some(Data::Gauge(Gauge { data_points: vec![point.clone(), point.clone()] })),
-                            ..Default::default()
-                        },
-                        Metric {
-                            name: "h".into(),
-                            data: Some(Data::Histogram(opentelemetry_proto::tonic::metrics::v1::Histogram {
-                                data_points: vec![
-                                    HistogramDataPoint {
-                                        bucket_counts: vec![1, 2],
-                                        explicit_bounds: vec![1.0],
-                                        ..Default::default()
-                                    },
-                                    HistogramDataPoint {
-                                        bucket_counts: vec![1, 2],
-                                        explicit_bounds: vec![1.0, 2.0],
-                                        ..Default::default()
-                                    },
-                                ],
-                                aggregation_temporality: 2,
-                            })),
-                            ..Default::default()
-                        },
-                    ],
+    fn nameless_metrics_are_removed_and_inconsistent_histograms_kept() {
+        // The OTLP spec's own example has 3 bucket counts for 1 bound; receivers accept it.
+        let histogram = Metric {
+            name: "h".into(),
+            data: Some(Data::Histogram(opentelemetry_proto::tonic::metrics::v1::Histogram {
+                data_points: vec![HistogramDataPoint {
+                    bucket_counts: vec![1, 1, 1],
+                    explicit_bounds: vec![1.0],
                     ..Default::default()
                 }],
+                aggregation_temporality: 1,
+            })),
+            ..Default::default()
+        };
+        let nameless = Metric {
+            name: String::new(),
+            data: Some(Data::Gauge(Gauge { data_points: vec![NumberDataPoint::default(); 2] })),
+            ..Default::default()
+        };
+        let mut payload = Payload::Metrics(ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                scope_metrics: vec![ScopeMetrics { metrics: vec![nameless, histogram], ..Default::default() }],
                 ..Default::default()
             }],
         });
         let r = drop_invalid(&mut payload);
-        assert_eq!(r.count, 3, "{r:?}");
-        assert!(r.message.starts_with("3 data points rejected; first: metric without a name"));
+        assert_eq!(r.count, 2, "{r:?}");
+        assert_eq!(r.message, "2 data points rejected; first: metric without a name");
         assert_eq!(payload.count_items(), 1);
     }
 }

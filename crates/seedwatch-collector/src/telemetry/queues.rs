@@ -5,7 +5,9 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use crate::pipeline::QueueSet;
+use crate::pipeline::{QueueSet, QueueStats};
+
+type ReadStat = fn(&QueueStats) -> u64;
 
 #[derive(Debug)]
 pub(super) struct QueueCollector {
@@ -21,7 +23,7 @@ impl QueueCollector {
 impl Collector for QueueCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let queues = self.queues.snapshot();
-        let families: [(&str, &str, fn(&crate::pipeline::QueueStats) -> u64); 2] = [
+        let families: [(&str, &str, ReadStat); 2] = [
             ("seedwatch_queue_size", "Items waiting in each queue", |q| q.size()),
             ("seedwatch_queue_capacity", "Capacity of each queue in items", |q| q.capacity()),
         ];

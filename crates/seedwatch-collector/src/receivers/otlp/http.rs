@@ -93,8 +93,7 @@ impl Refusal {
 fn encode<M: prost::Message + serde::Serialize>(encoding: Encoding, message: &M, status: StatusCode) -> Response {
     let body = match encoding {
         Encoding::Protobuf => message.encode_to_vec(),
-        // Serializing these generated types cannot fail: no maps with non-string keys.
-        Encoding::Json => serde_json::to_vec(message).unwrap_or_else(|_| b"{}".to_vec()),
+        Encoding::Json => json_without_nulls(message),
     };
     (status, [(header::CONTENT_TYPE, encoding.content_type())], body).into_response()
 }
@@ -206,4 +205,23 @@ fn gunzip(compressed: &[u8], limit: usize) -> Result<Bytes, Refusal> {
         return Err(too_large(format!("decompressed body exceeds the limit of {limit} bytes")));
     }
     Ok(Bytes::from(out))
+}
+
+/// OTLP/JSON of a response as the protobuf JSON mapping writes it: unset message fields left
+/// out (not `"partialSuccess": null`) and int64 counts as strings (`"rejectedSpans": "2"`).
+fn json_without_nulls<M: serde::Serialize>(message: &M) -> Vec<u8> {
+    use serde_json::Value;
+    // Serializing these generated types cannot fail: no maps with non-string keys.
+    let mut value = serde_json::to_value(message).unwrap_or_default();
+    if let Value::Object(map) = &mut value {
+        map.retain(|_, v| !v.is_null());
+        if let Some(Value::Object(partial)) = map.get_mut("partialSuccess") {
+            for (key, v) in partial.iter_mut() {
+                if key.starts_with("rejected") && v.is_number() {
+                    *v = Value::String(v.to_string());
+                }
+            }
+        }
+    }
+    serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec())
 }

@@ -48,7 +48,7 @@ impl OtlpSignal for Traces {
     fn response(rejected: u64, message: String) -> Self::Response {
         ExportTraceServiceResponse {
             partial_success: (rejected > 0)
-                .then(|| ExportTracePartialSuccess { rejected_spans: rejected as i64, error_message: message }),
+                .then_some(ExportTracePartialSuccess { rejected_spans: rejected as i64, error_message: message }),
         }
     }
 }
@@ -63,8 +63,10 @@ impl OtlpSignal for Metrics {
     }
     fn response(rejected: u64, message: String) -> Self::Response {
         ExportMetricsServiceResponse {
-            partial_success: (rejected > 0)
-                .then(|| ExportMetricsPartialSuccess { rejected_data_points: rejected as i64, error_message: message }),
+            partial_success: (rejected > 0).then_some(ExportMetricsPartialSuccess {
+                rejected_data_points: rejected as i64,
+                error_message: message,
+            }),
         }
     }
 }
@@ -80,7 +82,7 @@ impl OtlpSignal for Logs {
     fn response(rejected: u64, message: String) -> Self::Response {
         ExportLogsServiceResponse {
             partial_success: (rejected > 0)
-                .then(|| ExportLogsPartialSuccess { rejected_log_records: rejected as i64, error_message: message }),
+                .then_some(ExportLogsPartialSuccess { rejected_log_records: rejected as i64, error_message: message }),
         }
     }
 }
