@@ -119,15 +119,7 @@ async fn expect_refusal(
         v["message"].as_str().unwrap().to_owned()
     } else {
         assert_eq!(ctype, "application/x-protobuf");
-        // google.rpc.Status: field 2 is the message.
-        #[derive(prost::Message)]
-        struct Status {
-            #[prost(int32, tag = "1")]
-            code: i32,
-            #[prost(string, tag = "2")]
-            message: String,
-        }
-        Status::decode(body).unwrap().message
+        RpcStatus::decode(body).unwrap().message
     };
     assert!(message.contains(needle), "message `{message}` should mention `{needle}`");
     assert_eq!(metric(c, "seedwatch_receiver_accepted_spans_total{transport=\"http_protobuf\"}").await, 0.0);

@@ -90,7 +90,7 @@ impl Topology {
                 built.iter().filter(|(_, s, _)| s.contains(&signal)).map(|(_, _, p)| p.clone()).collect();
             let outs: Vec<_> =
                 routes.iter().filter(|r| r.signals.contains(&signal)).map(|r| (r.name.clone(), r.tx.clone())).collect();
-            workers.spawn(run_worker(rx, chain, outs, stop_intake.clone()));
+            workers.spawn(run_worker(rx, chain, outs, stop_intake.clone(), metrics.clone()));
         }
         let [traces, metrics_tx, logs] =
             <[QueueSender<Batch>; 3]>::try_from(senders).unwrap_or_else(|_| unreachable!("three signals"));
@@ -135,6 +135,7 @@ async fn run_worker(
     chain: Vec<Arc<dyn Processor>>,
     outs: Vec<(String, QueueSender<Arc<Batch>>)>,
     stop_intake: CancellationToken,
+    metrics: Arc<SelfMetrics>,
 ) {
     let mut closed = false;
     loop {
@@ -158,7 +159,9 @@ async fn run_worker(
         for (name, tx) in &outs {
             // Waits for room: a slow exporter slows intake instead of losing data.
             if tx.send(batch.clone()).await.is_err() {
+                // Only if the exporter task died; counted as failed for that exporter.
                 tracing::error!(exporter = %name, items = batch.items(), "exporter queue closed; batch not delivered to it");
+                metrics.exporter_failed(name, batch.signal(), batch.items());
             }
         }
     }

@@ -143,3 +143,12 @@ pub async fn metric(c: &RunningCollector, sample: &str) -> f64 {
 pub fn sample_value(exposition: &str, sample: &str) -> Option<f64> {
     exposition.lines().find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.trim().parse().ok())
 }
+
+/// `google.rpc.Status` as OTLP/HTTP error bodies carry it.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+}
