@@ -85,13 +85,12 @@ pub fn drop_invalid(payload: &mut Payload) -> Rejection {
     }
 }
 
+/// A metric must have a name (the proto marks it required); its points go otherwise.
 fn drop_invalid_points(metric: &mut Metric, rejection: &mut Rejection) {
-    let Some(data) = metric.data.as_mut() else { return };
-    if metric.name.is_empty() {
-        let n = data_point_count(data);
-        rejection.add(n, || "metric without a name".to_owned());
-        metric.data = None;
-        return;
+    if metric.name.is_empty()
+        && let Some(data) = metric.data.take()
+    {
+        rejection.add(data_point_count(&data), || "metric without a name".to_owned());
     }
 }
 
