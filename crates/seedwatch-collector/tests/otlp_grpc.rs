@@ -91,7 +91,7 @@ async fn raw_export(
     let channel = tonic::transport::Endpoint::from_shared(grpc_url(c)).unwrap().connect().await.unwrap();
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.unwrap();
-    let path = http::uri::PathAndQuery::from_maybe_shared(path.to_owned()).unwrap();
+    let path = http::uri::PathAndQuery::from_maybe_shared(path.to_owned().into_bytes()).unwrap();
     grpc.unary(tonic::Request::new(Bytes::from(body)), path, RawCodec).await.map(|r| r.into_inner())
 }
 
@@ -99,10 +99,9 @@ const TRACE_EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService
 
 #[tokio::test]
 async fn malformed_and_oversized_messages_are_refused_and_the_server_keeps_serving() {
-    let c = start_with(&format!(
-        "{}",
-        "receivers:\n  otlp:\n    grpc: {endpoint: '127.0.0.1:0', max_message_size: 64KiB}\n    http: {endpoint: '127.0.0.1:0'}\nadmin: {endpoint: '127.0.0.1:0'}\n"
-    ))
+    let c = start_with(
+        "receivers:\n  otlp:\n    grpc: {endpoint: '127.0.0.1:0', max_message_size: 64KiB}\n    http: {endpoint: '127.0.0.1:0'}\nadmin: {endpoint: '127.0.0.1:0'}\n",
+    )
     .await;
     let good = traces(3, 4).encode_to_vec();
     let err = raw_export(&c, TRACE_EXPORT, good[..good.len() - 3].to_vec()).await.unwrap_err();
