@@ -1,0 +1,59 @@
+"""Rotel, a Rust OpenTelemetry collector, forwards spans to seedwatch over OTLP gRPC and
+OTLP HTTP: a second, independent OTLP implementation whose every span must arrive."""
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import rotel
+
+from conftest import free_port
+from otel_clients import exporters, send_traces
+
+ROTEL_AGENT = Path(rotel.__file__).parent / "rotel-agent"
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "rotel-agent exited"
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"rotel-agent did not listen on {port}")
+
+
+@pytest.mark.parametrize("protocol,endpoint_attr,label", [("grpc", "grpc", "grpc"), ("http", "http", "http_protobuf")])
+def test_rotel_forwards_every_span(collector, tmp_path, protocol, endpoint_attr, label):
+    assert ROTEL_AGENT.exists(), f"the rotel wheel should carry {ROTEL_AGENT}"
+    c = collector()
+    rotel_grpc, rotel_http = free_port(), free_port()
+    log = (tmp_path / "rotel.log").open("w")
+    proc = subprocess.Popen(
+        [
+            str(ROTEL_AGENT), "start",
+            "--otlp-grpc-endpoint", f"127.0.0.1:{rotel_grpc}",
+            "--otlp-http-endpoint", f"127.0.0.1:{rotel_http}",
+            "--pid-file", str(tmp_path / "rotel.pid"),
+            "--exporter", "otlp",
+            "--otlp-exporter-protocol", protocol,
+            "--otlp-exporter-endpoint", getattr(c, endpoint_attr),
+        ],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RUST_LOG": "info"},
+    )
+    try:
+        wait_for_port(rotel_grpc, proc)
+        span_exp, _, _ = exporters("grpc", f"http://127.0.0.1:{rotel_grpc}", "", False)
+        sent = send_traces(span_exp, spans_per_workflow=5, workflows=40)
+        assert sent.items == 200
+        got = c.wait_for(f'seedwatch_receiver_accepted_spans_total{{transport="{label}"}}', 200, timeout=30)
+        assert got == 200, f"seedwatch got {got} of 200 spans; rotel log:\n{(tmp_path / 'rotel.log').read_text()}"
+        assert c.metric(f'seedwatch_receiver_refused_spans_total{{transport="{label}"}}') == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert c.stop() == 0
