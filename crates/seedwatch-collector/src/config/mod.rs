@@ -63,15 +63,25 @@ pub struct Config {
     pub service: ServiceConfig,
 }
 
-/// Deserializes one top-level section; absent or empty means its defaults.
-fn section<T: serde::de::DeserializeOwned + Default>(value: Value, key: &str, problems: &mut Vec<Problem>) -> T {
-    if value.is_null() {
-        return T::default();
+/// Deserializes one top-level section (absent or empty means its defaults) and, if that
+/// worked, validates it; problems go to `problems` either way.
+fn section<T: serde::de::DeserializeOwned + Default>(
+    value: Value,
+    key: &str,
+    validate: fn(&T, &mut Vec<Problem>),
+    problems: &mut Vec<Problem>,
+) -> T {
+    let parsed = if value.is_null() { Ok(T::default()) } else { deserialize_at(value, key) };
+    match parsed {
+        Ok(section) => {
+            validate(&section, problems);
+            section
+        }
+        Err(p) => {
+            problems.push(p);
+            T::default()
+        }
     }
-    deserialize_at(value, key).unwrap_or_else(|p| {
-        problems.push(p);
-        T::default()
-    })
 }
 
 /// A component map section (`processors`, `exporters`); absent or empty means none.
@@ -197,30 +207,30 @@ impl Settings {
         }
         let raw: RawConfig = deserialize_at(value, "").map_err(|p| invalid(vec![p]))?;
         let config = Config {
-            receivers: section(raw.receivers, "receivers", &mut problems),
-            pipeline: section(raw.pipeline, "pipeline", &mut problems),
-            admin: section(raw.admin, "admin", &mut problems),
-            service: section(raw.service, "service", &mut problems),
+            receivers: section(raw.receivers, "receivers", ReceiversConfig::validate, &mut problems),
+            pipeline: section(raw.pipeline, "pipeline", PipelineConfig::validate, &mut problems),
+            admin: section(raw.admin, "admin", AdminConfig::validate, &mut problems),
+            service: section(raw.service, "service", validate_service, &mut problems),
         };
         let processor_map = component_map(raw.processors, "processors", &mut problems);
         let exporter_map = component_map(raw.exporters, "exporters", &mut problems);
-        if problems.is_empty() {
-            config.receivers.validate(&mut problems);
-            config.pipeline.validate(&mut problems);
-            config.admin.validate(&mut problems);
-            let mut service_problems = Vec::new();
-            config.service.validate(&mut service_problems);
-            problems.extend(service_problems.into_iter().map(|p| p.under("service")));
-        }
         let processors = processors::parse_all(&processor_map, &mut problems);
         let exporters = exporters::parse_all(&exporter_map, &mut problems);
-        check_ports_distinct(&config, &mut problems);
+        if problems.is_empty() {
+            check_ports_distinct(&config, &mut problems);
+        }
         if problems.is_empty() {
             Ok(Settings { source: file.to_owned(), config, processors, exporters })
         } else {
             Err(invalid(problems))
         }
     }
+}
+
+fn validate_service(service: &ServiceConfig, problems: &mut Vec<Problem>) {
+    let mut own = Vec::new();
+    service.validate(&mut own);
+    problems.extend(own.into_iter().map(|p| p.under("service")));
 }
 
 fn check_ports_distinct(config: &Config, problems: &mut Vec<Problem>) {
