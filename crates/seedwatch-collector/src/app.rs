@@ -91,6 +91,7 @@ impl RunningCollector {
             let stop = stop_receivers.clone();
             let health = health.clone();
             health.register(ComponentKind::Receiver, "otlp/grpc", Some(addr.to_string()));
+            health.set(ComponentKind::Receiver, "otlp/grpc", ComponentStatus::Ok);
             receivers.spawn(async move {
                 let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
                 let served = tonic::transport::Server::builder()
@@ -105,15 +106,11 @@ impl RunningCollector {
             let stop = stop_receivers.clone();
             let health = health.clone();
             health.register(ComponentKind::Receiver, "otlp/http", Some(addr.to_string()));
+            health.set(ComponentKind::Receiver, "otlp/http", ComponentStatus::Ok);
             receivers.spawn(async move {
                 let served = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
                 report_stopped(&health, "otlp/http", served.map_err(|e| e.to_string()));
             });
-        }
-        for name in ["otlp/grpc", "otlp/http"] {
-            if (name == "otlp/grpc" && grpc_addr.is_some()) || (name == "otlp/http" && http_addr.is_some()) {
-                health.set(ComponentKind::Receiver, name, ComponentStatus::Ok);
-            }
         }
 
         let admin_state = AdminState { health: health.clone(), registries: Arc::new(vec![registry]) };

@@ -4,6 +4,7 @@ use serde::de::DeserializeOwned;
 use serde_norway::Value;
 
 use super::error::{Problem, join_path};
+use crate::pipeline::Signal;
 
 /// A config section that can check itself after deserialization. Pure: no I/O.
 pub trait Validate {
@@ -124,4 +125,28 @@ pub fn component_entries(
         });
     }
     entries
+}
+
+/// The configured signals, checked against what the component supports, or its default.
+pub fn pick_signals(chosen: Option<Vec<Signal>>, supported: &[Signal], path: &str) -> Result<Vec<Signal>, Problem> {
+    let Some(chosen) = chosen else { return Ok(supported.to_vec()) };
+    let names: Vec<&str> = supported.iter().map(|s| s.as_str()).collect();
+    if chosen.is_empty() {
+        return Err(Problem::found_expected(
+            format!("{path}.signals"),
+            "[]",
+            format!("one or more of: {}", names.join(", ")),
+        ));
+    }
+    if let Some(bad) = chosen.iter().find(|s| !supported.contains(s)) {
+        return Err(Problem::found_expected(
+            format!("{path}.signals"),
+            bad,
+            format!("one or more of: {}", names.join(", ")),
+        ));
+    }
+    let mut chosen = chosen;
+    chosen.sort();
+    chosen.dedup();
+    Ok(chosen)
 }

@@ -16,6 +16,7 @@ use serde_norway::{Mapping, Value};
 
 pub use component::{
     ComponentEntry, Validate, check_endpoint, check_positive, component_entries, deserialize_at, parse_section,
+    pick_signals,
 };
 pub use env::Lookup;
 pub use error::{ConfigError, Problem, join_path};

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 
-use crate::config::{Problem, component_entries, deserialize_at};
+use crate::config::{Problem, component_entries, deserialize_at, pick_signals};
 use crate::pipeline::{Batch, Signal};
 
 pub(crate) use runner::run_exporter;
@@ -126,34 +126,6 @@ pub struct ExporterSpec {
     pub retry: RetryConfig,
     /// Its own parsed config.
     pub config: Box<dyn BuildExporter>,
-}
-
-/// The configured signals, checked against what the component supports, or its default.
-pub(crate) fn pick_signals(
-    chosen: Option<Vec<Signal>>,
-    supported: &[Signal],
-    path: &str,
-) -> Result<Vec<Signal>, Problem> {
-    let Some(chosen) = chosen else { return Ok(supported.to_vec()) };
-    let names: Vec<&str> = supported.iter().map(|s| s.as_str()).collect();
-    if chosen.is_empty() {
-        return Err(Problem::found_expected(
-            format!("{path}.signals"),
-            "[]",
-            format!("one or more of: {}", names.join(", ")),
-        ));
-    }
-    if let Some(bad) = chosen.iter().find(|s| !supported.contains(s)) {
-        return Err(Problem::found_expected(
-            format!("{path}.signals"),
-            bad,
-            format!("one or more of: {}", names.join(", ")),
-        ));
-    }
-    let mut chosen = chosen;
-    chosen.sort();
-    chosen.dedup();
-    Ok(chosen)
 }
 
 fn validate_common(c: &Common, path: &str, problems: &mut Vec<Problem>) {

@@ -64,13 +64,13 @@ impl Payload {
 }
 
 /// Number of spans in a trace request.
-pub fn count_spans(req: &ExportTraceServiceRequest) -> u64 {
+fn count_spans(req: &ExportTraceServiceRequest) -> u64 {
     let spans: usize = req.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len()).sum();
     spans as u64
 }
 
 /// Number of data points in a metrics request (every point of every metric type).
-pub fn count_metric_points(req: &ExportMetricsServiceRequest) -> u64 {
+fn count_metric_points(req: &ExportMetricsServiceRequest) -> u64 {
     let points: usize = req
         .resource_metrics
         .iter()
@@ -93,7 +93,7 @@ pub fn data_point_count(data: &Data) -> usize {
 }
 
 /// Number of log records in a logs request.
-pub fn count_log_records(req: &ExportLogsServiceRequest) -> u64 {
+fn count_log_records(req: &ExportLogsServiceRequest) -> u64 {
     let records: usize = req.resource_logs.iter().flat_map(|rl| &rl.scope_logs).map(|sl| sl.log_records.len()).sum();
     records as u64
 }
@@ -133,14 +133,9 @@ impl Batch {
         &self.payload
     }
 
-    /// The payload, for processors that change it; the item count is recomputed afterwards
-    /// by [`Batch::recount`].
+    /// The payload, for processors that change attributes; they must not add or remove items,
+    /// since the count was taken on receipt.
     pub fn payload_mut(&mut self) -> &mut Payload {
         &mut self.payload
-    }
-
-    /// Recounts items after a processor changed the payload.
-    pub fn recount(&mut self) {
-        self.items = self.payload.count_items();
     }
 }

@@ -16,7 +16,7 @@ mod topology;
 
 use std::sync::{Arc, RwLock};
 
-pub use batch::{Batch, Payload, Transport, count_log_records, count_metric_points, count_spans, data_point_count};
+pub use batch::{Batch, Payload, Transport, data_point_count};
 pub use config::PipelineConfig;
 pub use queue::{QueueReceiver, QueueSender, QueueStats, SendError, Weighted, bounded};
 pub use signal::Signal;

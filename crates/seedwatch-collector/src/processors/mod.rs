@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 
-use crate::config::{Problem, component_entries, deserialize_at};
+use crate::config::{Problem, component_entries, deserialize_at, pick_signals};
 use crate::pipeline::{Batch, Signal};
 
 /// Every processor type the collector knows.
@@ -80,7 +80,7 @@ pub fn parse_all(map: &Mapping, problems: &mut Vec<Problem>) -> Vec<ProcessorSpe
                 continue;
             }
         };
-        let signals = match super::exporters::pick_signals(common.signals, factory.signals, &entry.path) {
+        let signals = match pick_signals(common.signals, factory.signals, &entry.path) {
             Ok(s) => s,
             Err(p) => {
                 problems.push(p);
