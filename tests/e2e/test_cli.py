@@ -14,6 +14,17 @@ def sw(*args, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN), *args], capture_output=True, text=True, timeout=30, **kw)
 
 
+def health_until(c, code: int, timeout: float = 10) -> subprocess.CompletedProcess:
+    """Runs `seedwatch health` until it exits with `code` (or the timeout) and returns that run."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = sw("health", "--url", c.admin)
+        if out.returncode == code or time.monotonic() > deadline:
+            assert out.returncode == code, out
+            return out
+        time.sleep(0.1)
+
+
 def test_version():
     out = sw("--version")
     assert out.returncode == 0
@@ -88,13 +99,7 @@ def test_health_degraded_when_an_exporter_keeps_failing(collector):
     c = collector("exporters:\n  file/full: {path: /dev/full}\nservice: {shutdown_timeout: 2s}\n")
     span_exp, _, _ = exporters("grpc", c.grpc, c.http)
     send_traces(span_exp, spans_per_workflow=2, workflows=1)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        out = sw("health", "--url", c.admin)
-        if out.returncode == 1:
-            break
-        time.sleep(0.1)
-    assert out.returncode == 1, out
+    out = health_until(c, 1)
     assert "degraded" in out.stdout and "file/full" in out.stdout and "No space left" in out.stdout
     # Shutdown cannot deliver the queued span; it says so and exits non-zero.
     assert c.stop() == 1
@@ -103,13 +108,7 @@ def test_health_degraded_when_an_exporter_keeps_failing(collector):
 
 def test_health_unhealthy_when_an_exporter_cannot_start(collector):
     c = collector("exporters:\n  file: {path: /nonexistent-dir/otlp.jsonl}\n", wait_ready=False)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        out = sw("health", "--url", c.admin)
-        if out.returncode == 2:
-            break
-        time.sleep(0.1)
-    assert out.returncode == 2, out
+    out = health_until(c, 2)
     assert "unhealthy" in out.stdout and "cannot start" in out.stdout
     ready = requests.get(f"{c.admin}/health/ready", timeout=5)
     assert ready.status_code == 503 and "file failed" in ready.text

@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::io::Read;
 use std::time::Duration;
 
 use common::*;
@@ -16,39 +15,17 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::Trac
 use prost::Message;
 use tonic_types::StatusExt;
 
-async fn wait_until_ready(c: &seedwatch_collector::app::RunningCollector) {
-    for _ in 0..100 {
-        if client().get(admin_url(c, "/health/ready")).send().await.unwrap().status() == 200 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("collector never became ready");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_queues_refuse_retryably_and_nothing_accepted_is_lost() {
     let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("slow.fifo");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
-    assert!(made.success());
-    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-    let reader_path = fifo.clone();
-    let reader = std::thread::spawn(move || {
-        // Opening blocks until the exporter opens the write end; then wait before reading.
-        let mut file = std::fs::File::open(&reader_path).unwrap();
-        go_rx.recv().unwrap();
-        let mut all = String::new();
-        file.read_to_string(&mut all).unwrap();
-        all
-    });
+    let (fifo, go_tx, reader) = slow_fifo(&dir);
 
     let c = start(&format!(
         "pipeline: {{queue_capacity: 100, enqueue_timeout: 0s, retry_after: 2s}}\nexporters:\n  file/slow:\n    path: '{}'\n    queue_capacity: 50\n",
         fifo.display()
     ))
     .await;
-    wait_until_ready(&c).await;
+    wait_ready(&c).await;
 
     let mut accepted = 0u64;
     let mut refused = None;

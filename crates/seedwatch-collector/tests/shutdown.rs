@@ -4,30 +4,11 @@
 
 mod common;
 
-use std::io::Read;
 use std::time::Duration;
 
 use common::*;
 use prost::Message;
 use seedwatch_collector::pipeline::DrainOutcome;
-
-fn fifo_reader(
-    dir: &tempfile::TempDir,
-) -> (std::path::PathBuf, std::sync::mpsc::Sender<()>, std::thread::JoinHandle<String>) {
-    let fifo = dir.path().join("out.fifo");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
-    let path = fifo.clone();
-    let reader = std::thread::spawn(move || {
-        let mut file = std::fs::File::open(&path).unwrap();
-        let mut all = String::new();
-        if go_rx.recv().is_ok() {
-            file.read_to_string(&mut all).unwrap();
-        }
-        all
-    });
-    (fifo, go_tx, reader)
-}
 
 async fn send_spans(c: &seedwatch_collector::app::RunningCollector, requests: u64) -> u64 {
     let mut accepted = 0;
@@ -45,20 +26,10 @@ async fn send_spans(c: &seedwatch_collector::app::RunningCollector, requests: u6
     accepted
 }
 
-async fn wait_ready(c: &seedwatch_collector::app::RunningCollector) {
-    for _ in 0..100 {
-        if client().get(admin_url(c, "/health/ready")).send().await.unwrap().status() == 200 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("never ready");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_refuses_readiness_and_drains_everything_queued() {
     let dir = tempfile::tempdir().unwrap();
-    let (fifo, go, reader) = fifo_reader(&dir);
+    let (fifo, go, reader) = slow_fifo(&dir);
     let c = start(&format!("exporters:\n  file: {{path: '{}'}}\n", fifo.display())).await;
     wait_ready(&c).await;
     // More than the 64 KiB pipe buffer holds, so the exporter is blocked when shutdown starts.
@@ -93,7 +64,7 @@ async fn shutdown_refuses_readiness_and_drains_everything_queued() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_deadline_bounds_the_wait_and_reports_what_is_left() {
     let dir = tempfile::tempdir().unwrap();
-    let (fifo, go, reader) = fifo_reader(&dir);
+    let (fifo, go, reader) = slow_fifo(&dir);
     let c = start(&format!("exporters:\n  file: {{path: '{}'}}\nservice: {{shutdown_timeout: 1s}}\n", fifo.display()))
         .await;
     wait_ready(&c).await;

@@ -152,3 +152,36 @@ pub struct RpcStatus {
     #[prost(string, tag = "2")]
     pub message: String,
 }
+
+/// Waits until `/health/ready` answers 200.
+pub async fn wait_ready(c: &RunningCollector) {
+    for _ in 0..100 {
+        if client().get(admin_url(c, "/health/ready")).send().await.unwrap().status() == 200 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("collector never became ready");
+}
+
+/// A FIFO in `dir` and a thread holding its read end: it opens the FIFO (which lets the
+/// writer's open complete), then reads nothing until `go` is sent, then reads to the end. Until
+/// then a writer blocks once the pipe buffer (64 KiB) is full: a real, slow exporter target.
+pub fn slow_fifo(
+    dir: &tempfile::TempDir,
+) -> (std::path::PathBuf, std::sync::mpsc::Sender<()>, std::thread::JoinHandle<String>) {
+    use std::io::Read;
+    let fifo = dir.path().join("slow.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let path = fifo.clone();
+    let reader = std::thread::spawn(move || {
+        let mut file = std::fs::File::open(&path).unwrap();
+        let mut all = String::new();
+        if go_rx.recv().is_ok() {
+            file.read_to_string(&mut all).unwrap();
+        }
+        all
+    });
+    (fifo, go_tx, reader)
+}
