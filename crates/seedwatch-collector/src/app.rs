@@ -88,6 +88,7 @@ impl RunningCollector {
         let mut receivers = JoinSet::new();
         if let (Some(listener), Some(addr)) = (grpc_listener, grpc_addr) {
             let routes = grpc_routes(topology.ingest(), &otlp.grpc);
+            let limit = otlp.grpc.max_concurrent_requests;
             let stop = stop_receivers.clone();
             let health = health.clone();
             health.register(ComponentKind::Receiver, "otlp/grpc", Some(addr.to_string()));
@@ -95,6 +96,7 @@ impl RunningCollector {
             receivers.spawn(async move {
                 let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
                 let served = tonic::transport::Server::builder()
+                    .layer(tower::limit::ConcurrencyLimitLayer::new(limit))
                     .add_routes(routes)
                     .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
                     .await;

@@ -30,11 +30,20 @@ pub struct GrpcConfig {
     /// Largest request message accepted, after decompression.
     #[serde(default = "default_max_message_size")]
     pub max_message_size: ByteSize,
+    /// Requests processed at once; more wait (HTTP/2 flow control holds their bodies), so
+    /// memory stays bounded by this times `max_message_size`.
+    #[serde(default = "default_max_concurrent_requests")]
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for GrpcConfig {
     fn default() -> Self {
-        GrpcConfig { enabled: true, endpoint: default_grpc_endpoint(), max_message_size: default_max_message_size() }
+        GrpcConfig {
+            enabled: true,
+            endpoint: default_grpc_endpoint(),
+            max_message_size: default_max_message_size(),
+            max_concurrent_requests: default_max_concurrent_requests(),
+        }
     }
 }
 
@@ -54,6 +63,10 @@ pub struct HttpConfig {
     /// Largest body accepted after gzip decompression; larger gets 413 (gzip-bomb guard).
     #[serde(default = "default_max_decompressed_size")]
     pub max_decompressed_size: ByteSize,
+    /// Requests processed at once; more wait unread, so memory stays bounded by this times
+    /// `max_decompressed_size`.
+    #[serde(default = "default_max_concurrent_requests")]
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for HttpConfig {
@@ -63,6 +76,7 @@ impl Default for HttpConfig {
             endpoint: default_http_endpoint(),
             max_body_size: default_max_message_size(),
             max_decompressed_size: default_max_decompressed_size(),
+            max_concurrent_requests: default_max_concurrent_requests(),
         }
     }
 }
@@ -79,6 +93,9 @@ fn default_http_endpoint() -> String {
 fn default_max_message_size() -> ByteSize {
     ByteSize::mib(4)
 }
+fn default_max_concurrent_requests() -> usize {
+    64
+}
 fn default_max_decompressed_size() -> ByteSize {
     ByteSize::mib(32)
 }
@@ -92,13 +109,21 @@ fn check_size(size: ByteSize, path: &str, problems: &mut Vec<Problem>) {
     }
 }
 
+fn check_concurrency(n: usize, path: &str, problems: &mut Vec<Problem>) {
+    if n == 0 || n > 10_000 {
+        problems.push(Problem::found_expected(path, n, "a number of requests between 1 and 10000"));
+    }
+}
+
 impl Validate for OtlpReceiverConfig {
     fn validate(&self, problems: &mut Vec<Problem>) {
         if self.grpc.enabled {
+            check_concurrency(self.grpc.max_concurrent_requests, "grpc.max_concurrent_requests", problems);
             check_endpoint(&self.grpc.endpoint, "grpc.endpoint", problems);
             check_size(self.grpc.max_message_size, "grpc.max_message_size", problems);
         }
         if self.http.enabled {
+            check_concurrency(self.http.max_concurrent_requests, "http.max_concurrent_requests", problems);
             check_endpoint(&self.http.endpoint, "http.endpoint", problems);
             check_size(self.http.max_body_size, "http.max_body_size", problems);
             check_size(self.http.max_decompressed_size, "http.max_decompressed_size", problems);

@@ -41,6 +41,7 @@ pub fn http_router(ingest: Ingest, config: &HttpConfig) -> Router {
         .route("/v1/traces", post(export::<Traces>))
         .route("/v1/metrics", post(export::<Metrics>))
         .route("/v1/logs", post(export::<Logs>))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(config.max_concurrent_requests))
         .with_state(state)
 }
 
