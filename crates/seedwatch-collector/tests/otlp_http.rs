@@ -225,6 +225,10 @@ async fn bad_input_gets_the_spec_status_and_changes_nothing() {
         .await
             >= 2.0
     );
+    assert_eq!(
+        metric(&c, "seedwatch_receiver_requests_total{transport=\"http\",signal=\"traces\",outcome=\"invalid\"}").await,
+        1.0
+    );
     let resp = client().get(&url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
     c.shutdown().await;

@@ -148,8 +148,17 @@ impl SelfMetrics {
 
     /// One request's outcome.
     pub fn receiver_request(&self, transport: Transport, signal: Signal, outcome: RequestOutcome) {
-        let labels =
-            RequestLabels { transport: transport.as_str(), signal: signal.as_str(), outcome: outcome.as_str() };
+        self.request_with_label(transport.as_str(), signal, outcome);
+    }
+
+    /// An HTTP request refused before its encoding was known (unsupported `Content-Type`),
+    /// counted under `transport="http"`.
+    pub fn receiver_request_unknown_http(&self, signal: Signal) {
+        self.request_with_label("http", signal, RequestOutcome::Invalid);
+    }
+
+    fn request_with_label(&self, transport: &'static str, signal: Signal, outcome: RequestOutcome) {
+        let labels = RequestLabels { transport, signal: signal.as_str(), outcome: outcome.as_str() };
         self.requests.get_or_create(&labels).inc();
     }
 

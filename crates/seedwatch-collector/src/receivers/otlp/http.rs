@@ -102,7 +102,11 @@ fn encode<M: prost::Message + serde::Serialize>(encoding: Encoding, message: &M,
 async fn export<S: OtlpSignal>(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
     let encoding = match content_type(&headers) {
         Ok(e) => e,
-        Err(refusal) => return refuse::<S>(&state, refusal, Encoding::Json, Transport::HttpJson),
+        Err(refusal) => {
+            // No encoding to answer in: JSON, the one a person reading the error can read.
+            state.ingest.metrics().receiver_request_unknown_http(S::SIGNAL);
+            return refusal.into_response(Encoding::Json);
+        }
     };
     match handle::<S>(&state, &headers, body, encoding).await {
         Ok(response) => response,
