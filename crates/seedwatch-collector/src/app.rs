@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::health::{ComponentKind, ComponentStatus, Health};
 use crate::pipeline::{DrainOutcome, QueueSet, Topology};
+use crate::processors::{BuildContext, build_all};
 use crate::receivers::otlp::{grpc_routes, http_router};
 use crate::server::{AdminState, admin_router};
 use crate::telemetry::SelfMetrics;
@@ -82,6 +83,8 @@ impl RunningCollector {
         let mut registry = Registry::default();
         let metrics = Arc::new(SelfMetrics::register(&mut registry, queues.clone()));
         let health = Arc::new(Health::new(queues.clone()));
+        let mut build = BuildContext::default();
+        let processors = build_all(&processors, &mut build);
         let topology = Topology::start(&config.pipeline, &processors, exporters, queues, metrics, health.clone());
 
         let stop_receivers = CancellationToken::new();
@@ -115,7 +118,11 @@ impl RunningCollector {
             });
         }
 
-        let admin_state = AdminState { health: health.clone(), registries: Arc::new(vec![registry]) };
+        let admin_state = AdminState {
+            health: health.clone(),
+            registries: Arc::new(vec![registry]),
+            expositions: Arc::new(build.expositions),
+        };
         let stop_admin = CancellationToken::new();
         let admin = {
             let stop = stop_admin.clone();

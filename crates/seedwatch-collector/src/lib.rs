@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod config;
+pub mod derived_metrics;
 pub mod exporters;
 pub mod health;
 pub mod pipeline;

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Batch, PipelineConfig, QueueReceiver, QueueSender, QueueSet, Signal, bounded};
 use crate::exporters::{ExporterSpec, run_exporter};
 use crate::health::{ComponentKind, ComponentStatus, Health};
-use crate::processors::{Processor, ProcessorSpec};
+use crate::processors::{BuiltProcessor, Processor};
 use crate::receivers::Ingest;
 use crate::telemetry::SelfMetrics;
 
@@ -46,7 +46,7 @@ impl Topology {
     /// asynchronously and report their own health.
     pub fn start(
         config: &PipelineConfig,
-        processors: &[ProcessorSpec],
+        processors: &[BuiltProcessor],
         exporters: Vec<ExporterSpec>,
         queues: QueueSet,
         metrics: Arc<SelfMetrics>,
@@ -70,14 +70,10 @@ impl Topology {
             ));
             routes.push(Route { name: spec.name, signals: spec.signals, tx });
         }
-        let built: Vec<(String, Vec<Signal>, Arc<dyn Processor>)> = processors
-            .iter()
-            .map(|spec| {
-                health.register(ComponentKind::Processor, &spec.name, None);
-                health.set(ComponentKind::Processor, &spec.name, ComponentStatus::Ok);
-                (spec.name.clone(), spec.signals.clone(), spec.config.build())
-            })
-            .collect();
+        for p in processors {
+            health.register(ComponentKind::Processor, &p.name, None);
+            health.set(ComponentKind::Processor, &p.name, ComponentStatus::Ok);
+        }
 
         let stop_intake = CancellationToken::new();
         let mut workers = JoinSet::new();
@@ -86,8 +82,8 @@ impl Topology {
             let (tx, rx) = bounded::<Batch>(signal.as_str(), config.queue_capacity);
             queues.add(tx.stats().clone());
             senders.push(tx);
-            let chain: Vec<_> =
-                built.iter().filter(|(_, s, _)| s.contains(&signal)).map(|(_, _, p)| p.clone()).collect();
+            let chain: Vec<Arc<dyn Processor>> =
+                processors.iter().filter(|p| p.signals.contains(&signal)).map(|p| p.processor.clone()).collect();
             let outs: Vec<_> =
                 routes.iter().filter(|r| r.signals.contains(&signal)).map(|r| (r.name.clone(), r.tx.clone())).collect();
             workers.spawn(run_worker(rx, chain, outs, stop_intake.clone(), metrics.clone()));

@@ -11,6 +11,7 @@ use serde_norway::{Mapping, Value};
 
 use crate::config::{Problem, component_entries, deserialize_at, pick_signals};
 use crate::pipeline::{Batch, Signal};
+use crate::telemetry::Exposition;
 
 /// Every processor type the collector knows.
 pub const REGISTRY: &[ProcessorFactory] = &[resource::FACTORY];
@@ -25,10 +26,40 @@ pub trait Processor: Send + Sync + Debug {
     fn process(&self, batch: &mut Batch);
 }
 
+/// What a processor can hook into while it is built.
+#[derive(Debug, Default)]
+pub struct BuildContext {
+    /// Metric sources rendered on `/metrics` after the collector's own.
+    pub expositions: Vec<Arc<dyn Exposition>>,
+}
+
 /// A parsed, validated processor config that can build the processor.
 pub trait BuildProcessor: Send + Sync + Debug {
-    /// Builds the processor; no I/O happens before this.
-    fn build(&self) -> Arc<dyn Processor>;
+    /// Builds the processor, registering what it exposes in `ctx`.
+    fn build(&self, ctx: &mut BuildContext) -> Arc<dyn Processor>;
+}
+
+/// A built processor and the signals it runs on.
+#[derive(Debug, Clone)]
+pub struct BuiltProcessor {
+    /// `type` or `type/name`.
+    pub name: String,
+    /// Signals it runs on.
+    pub signals: Vec<Signal>,
+    /// The processor.
+    pub processor: Arc<dyn Processor>,
+}
+
+/// Builds every configured processor, in order.
+pub fn build_all(specs: &[ProcessorSpec], ctx: &mut BuildContext) -> Vec<BuiltProcessor> {
+    specs
+        .iter()
+        .map(|spec| BuiltProcessor {
+            name: spec.name.clone(),
+            signals: spec.signals.clone(),
+            processor: spec.config.build(ctx),
+        })
+        .collect()
 }
 
 /// Parses a processor's own keys; problem paths are relative to the entry.

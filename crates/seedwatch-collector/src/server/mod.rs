@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::config::{Problem, check_endpoint};
 use crate::health::Health;
+use crate::telemetry::Exposition;
 
 /// Admin server settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +48,8 @@ pub struct AdminState {
     pub health: Arc<Health>,
     /// Registries rendered on `/metrics`, in order.
     pub registries: Arc<Vec<Registry>>,
+    /// Other metric sources rendered after them (derived metrics).
+    pub expositions: Arc<Vec<Arc<dyn Exposition>>>,
 }
 
 /// The admin routes.

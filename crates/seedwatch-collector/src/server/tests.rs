@@ -14,7 +14,11 @@ fn state() -> AdminState {
     let queues = QueueSet::default();
     let mut registry = Registry::default();
     let _metrics = SelfMetrics::register(&mut registry, queues.clone());
-    AdminState { health: Arc::new(Health::new(queues)), registries: Arc::new(vec![registry]) }
+    AdminState {
+        health: Arc::new(Health::new(queues)),
+        registries: Arc::new(vec![registry]),
+        expositions: Arc::new(Vec::new()),
+    }
 }
 
 async fn get(state: &AdminState, path: &str, accept: Option<&str>) -> (StatusCode, String, String) {

@@ -33,19 +33,34 @@ impl ExpositionFormat {
     }
 }
 
-/// Encodes every registry, in order, as one exposition.
-pub fn encode(registries: &[&Registry], format: ExpositionFormat) -> Result<String, std::fmt::Error> {
+/// Metrics that render themselves in either format (the derived metrics, whose label values
+/// come from data and need escaping prometheus-client does not do).
+pub trait Exposition: Send + Sync + std::fmt::Debug {
+    /// Appends this source's families to `out`.
+    fn encode(&self, out: &mut String, format: ExpositionFormat);
+}
+
+/// Encodes every registry, then every other source, as one exposition.
+pub fn encode(
+    registries: &[&Registry],
+    others: &[&dyn Exposition],
+    format: ExpositionFormat,
+) -> Result<String, std::fmt::Error> {
     let mut open_metrics = String::new();
     for registry in registries {
         prometheus_client::encoding::text::encode_registry(&mut open_metrics, registry)?;
     }
-    match format {
-        ExpositionFormat::OpenMetrics => {
-            prometheus_client::encoding::text::encode_eof(&mut open_metrics)?;
-            Ok(open_metrics)
-        }
-        ExpositionFormat::Text004 => Ok(to_text_004(&open_metrics)),
+    let mut out = match format {
+        ExpositionFormat::OpenMetrics => open_metrics,
+        ExpositionFormat::Text004 => to_text_004(&open_metrics),
+    };
+    for other in others {
+        other.encode(&mut out, format);
     }
+    if format == ExpositionFormat::OpenMetrics {
+        prometheus_client::encoding::text::encode_eof(&mut out)?;
+    }
+    Ok(out)
 }
 
 /// Converts OpenMetrics text (without `# EOF`) to the 0.0.4 text format.
@@ -175,12 +190,12 @@ mod tests {
         hist.observe(1.5, Some(Trace { trace_id: "abc".into() }), None);
         registry.register("latency_seconds", "Latency", hist);
 
-        let om = encode(&[&registry], ExpositionFormat::OpenMetrics).expect("encode");
+        let om = encode(&[&registry], &[], ExpositionFormat::OpenMetrics).expect("encode");
         assert!(om.ends_with("# EOF\n"));
         assert!(om.contains("# TYPE requests counter"));
         assert!(om.contains("trace_id=\"abc\""), "exemplar present in OpenMetrics:\n{om}");
 
-        let text = encode(&[&registry], ExpositionFormat::Text004).expect("encode");
+        let text = encode(&[&registry], &[], ExpositionFormat::Text004).expect("encode");
         assert!(!text.contains("# EOF"));
         assert!(text.contains("# HELP requests_total Requests served.\n# TYPE requests_total counter\n"), "{text}");
         assert!(text.contains("requests_total{path=\"a # b}\"} 3\n"), "{text}");

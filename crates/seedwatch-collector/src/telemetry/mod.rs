@@ -11,7 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
-pub use exposition::{ExpositionFormat, encode};
+pub use exposition::{Exposition, ExpositionFormat, encode};
 
 use crate::pipeline::{QueueSet, Signal, Transport};
 

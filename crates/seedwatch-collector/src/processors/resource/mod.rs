@@ -9,7 +9,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
 use self::config::{Action, ResourceConfig, ScalarValue};
-use super::{BuildProcessor, Processor, ProcessorFactory};
+use super::{BuildContext, BuildProcessor, Processor, ProcessorFactory};
 use crate::config::parse_section;
 use crate::pipeline::{Batch, Payload, Signal};
 
@@ -21,7 +21,7 @@ pub const FACTORY: ProcessorFactory = ProcessorFactory {
 };
 
 impl BuildProcessor for ResourceConfig {
-    fn build(&self) -> Arc<dyn Processor> {
+    fn build(&self, _ctx: &mut BuildContext) -> Arc<dyn Processor> {
         Arc::new(ResourceProcessor {
             actions: self
                 .attributes
@@ -94,7 +94,7 @@ mod tests {
     fn insert_upsert_delete() {
         let yaml = "attributes:\n - {key: env, action: insert, value: prod}\n - {key: tenant, action: upsert, value: acme}\n - {key: secret, action: delete}\n - {key: n, action: upsert, value: 3}";
         let cfg: ResourceConfig = parse_section(serde_norway::from_str(yaml).expect("yaml"), "").expect("valid");
-        let p = cfg.build();
+        let p = cfg.build(&mut BuildContext::default());
         let req = ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {
                 resource: Some(Resource {

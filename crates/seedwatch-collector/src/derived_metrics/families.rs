@@ -1,0 +1,159 @@
+//! Counter and histogram families.
+
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use super::encode;
+use super::series::{Series, SeriesLimits};
+use crate::telemetry::ExpositionFormat;
+
+/// A counter family.
+#[derive(Debug)]
+pub struct CounterFamily {
+    name: String,
+    help: String,
+    labels: &'static [&'static str],
+    series: Mutex<Series<f64>>,
+}
+
+impl CounterFamily {
+    pub(super) fn new(name: String, help: &str, labels: &'static [&'static str], limits: SeriesLimits) -> Self {
+        CounterFamily { name, help: help.to_owned(), labels, series: Mutex::new(Series::new(labels.len(), limits)) }
+    }
+
+    /// Adds `by` (ignored unless finite and positive) to the series for `labels`.
+    pub fn inc(&self, labels: &[&str], by: f64) {
+        if !(by.is_finite() && by > 0.0) {
+            return;
+        }
+        let mut s = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        s.update(labels, Instant::now(), || 0.0, |v| *v += by);
+    }
+
+    /// The value for `labels`, if that series exists.
+    pub fn get(&self, labels: &[&str]) -> Option<f64> {
+        let s = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        s.sorted().into_iter().find(|(k, _)| k.values().eq(labels.iter().copied())).map(|(_, v)| *v)
+    }
+
+    pub(super) fn encode(&self, out: &mut String, format: ExpositionFormat) -> (String, u64, usize) {
+        let mut s = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        s.expire(Instant::now());
+        encode::counter_header(out, &self.name, &self.help, format);
+        let total = format!("{}_total", self.name);
+        for (key, value) in s.sorted() {
+            let labels: Vec<(&str, &str)> = self.labels.iter().copied().zip(key.values()).collect();
+            encode::sample(out, &total, &labels, *value);
+        }
+        (self.name.clone(), s.overflowed, s.len())
+    }
+}
+
+/// One histogram series.
+#[derive(Debug, Clone)]
+struct Histogram {
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+    /// Latest exemplar per bucket (index into `counts`, the last being +Inf).
+    exemplars: Vec<Option<Exemplar>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Exemplar {
+    trace_id: [u8; 16],
+    value: f64,
+    timestamp: f64,
+}
+
+/// A histogram family with fixed bucket bounds.
+#[derive(Debug)]
+pub struct HistogramFamily {
+    name: String,
+    help: String,
+    labels: &'static [&'static str],
+    bounds: Vec<f64>,
+    series: Mutex<Series<Histogram>>,
+}
+
+impl HistogramFamily {
+    pub(super) fn new(
+        name: String,
+        help: &str,
+        labels: &'static [&'static str],
+        bounds: &[f64],
+        limits: SeriesLimits,
+    ) -> Self {
+        HistogramFamily {
+            name,
+            help: help.to_owned(),
+            labels,
+            bounds: bounds.to_vec(),
+            series: Mutex::new(Series::new(labels.len(), limits)),
+        }
+    }
+
+    /// Records `value` (ignored unless finite and not negative), with the trace it came from.
+    pub fn observe(&self, labels: &[&str], value: f64, trace_id: Option<&[u8]>) {
+        if !(value.is_finite() && value >= 0.0) {
+            return;
+        }
+        let bucket = self.bounds.iter().position(|b| value <= *b).unwrap_or(self.bounds.len());
+        let slots = self.bounds.len() + 1;
+        let exemplar = trace_id.and_then(|t| <[u8; 16]>::try_from(t).ok()).map(|trace_id| Exemplar {
+            trace_id,
+            value,
+            timestamp: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+        });
+        let mut s = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        s.update(
+            labels,
+            Instant::now(),
+            || Histogram { counts: vec![0; slots], sum: 0.0, count: 0, exemplars: vec![None; slots] },
+            |h| {
+                h.counts[bucket] += 1;
+                h.sum += value;
+                h.count += 1;
+                if exemplar.is_some() {
+                    h.exemplars[bucket] = exemplar;
+                }
+            },
+        );
+    }
+
+    /// (count, sum) for `labels`, if that series exists.
+    pub fn get(&self, labels: &[&str]) -> Option<(u64, f64)> {
+        let s = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        s.sorted().into_iter().find(|(k, _)| k.values().eq(labels.iter().copied())).map(|(_, h)| (h.count, h.sum))
+    }
+
+    pub(super) fn encode(&self, out: &mut String, format: ExpositionFormat) -> (String, u64, usize) {
+        let mut s = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        s.expire(Instant::now());
+        encode::header(out, &self.name, &self.help, "histogram");
+        let bucket_name = format!("{}_bucket", self.name);
+        for (key, h) in s.sorted() {
+            let labels: Vec<(&str, &str)> = self.labels.iter().copied().zip(key.values()).collect();
+            let mut cumulative = 0;
+            for (i, count) in h.counts.iter().enumerate() {
+                cumulative += count;
+                let le = match self.bounds.get(i) {
+                    Some(b) => format!("{b:?}"),
+                    None => "+Inf".to_owned(),
+                };
+                let mut with_le = labels.clone();
+                with_le.push(("le", &le));
+                encode::sample_start(out, &bucket_name, &with_le, cumulative as f64);
+                if format == ExpositionFormat::OpenMetrics
+                    && let Some(e) = h.exemplars[i]
+                {
+                    encode::exemplar(out, &e.trace_id, e.value, e.timestamp);
+                }
+                out.push('\n');
+            }
+            encode::sample(out, &format!("{}_sum", self.name), &labels, h.sum);
+            encode::sample(out, &format!("{}_count", self.name), &labels, h.count as f64);
+        }
+        (self.name.clone(), s.overflowed, s.len())
+    }
+}
