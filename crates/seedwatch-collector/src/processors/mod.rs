@@ -1,6 +1,7 @@
 //! Processors: run in order on every batch of the signals they handle, before the fan-out to
 //! exporters. Adding one: a folder here with a `FACTORY`, and one line in [`REGISTRY`].
 
+mod agent_metrics;
 mod resource;
 
 use std::fmt::Debug;
@@ -14,7 +15,7 @@ use crate::pipeline::{Batch, Signal};
 use crate::telemetry::Exposition;
 
 /// Every processor type the collector knows.
-pub const REGISTRY: &[ProcessorFactory] = &[resource::FACTORY];
+pub const REGISTRY: &[ProcessorFactory] = &[agent_metrics::FACTORY, resource::FACTORY];
 
 /// Keys every processor entry accepts besides its own.
 const COMMON_KEYS: &[&str] = &["enabled", "signals"];

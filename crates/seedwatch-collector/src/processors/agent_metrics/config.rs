@@ -1,0 +1,122 @@
+//! Config of the `agent_metrics` processor.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use seedwatch_semconv::metric_names::DEFAULT_NAMESPACE;
+use seedwatch_semconv::pricing::{ModelEntry, validate_entries};
+use serde::Deserialize;
+
+use crate::config::{Problem, Validate};
+
+/// Derives the agent metric contract from spans.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentMetricsConfig {
+    /// Prefix of every derived metric (`modelseed_tool_executions_total`, ...).
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// Bounds on label combinations.
+    #[serde(default)]
+    pub cardinality: CardinalityConfig,
+    /// LLM prices.
+    #[serde(default)]
+    pub pricing: PricingConfig,
+}
+
+impl Default for AgentMetricsConfig {
+    fn default() -> Self {
+        AgentMetricsConfig {
+            namespace: default_namespace(),
+            cardinality: CardinalityConfig::default(),
+            pricing: PricingConfig::default(),
+        }
+    }
+}
+
+fn default_namespace() -> String {
+    DEFAULT_NAMESPACE.to_owned()
+}
+
+/// Bounds on label combinations of every derived metric.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardinalityConfig {
+    /// Label combinations per metric; beyond it, data goes to a series whose labels are all
+    /// `__overflow__`, counted in `seedwatch_derived_series_overflow_total`.
+    #[serde(default = "default_max_series")]
+    pub max_series_per_metric: usize,
+    /// A series not updated for this long expires.
+    #[serde(default = "default_series_ttl", with = "humantime_serde")]
+    pub series_ttl: Duration,
+}
+
+impl Default for CardinalityConfig {
+    fn default() -> Self {
+        CardinalityConfig { max_series_per_metric: default_max_series(), series_ttl: default_series_ttl() }
+    }
+}
+
+fn default_max_series() -> usize {
+    2000
+}
+fn default_series_ttl() -> Duration {
+    Duration::from_secs(3600)
+}
+
+/// Where prices come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PricingConfig {
+    /// A pricing file (format of `otel-config/pricing.yaml`), reloaded when it changes;
+    /// without it, the table embedded in the binary.
+    pub file: Option<PathBuf>,
+    /// How often the file is checked for changes.
+    #[serde(default = "default_reload_interval", with = "humantime_serde")]
+    pub reload_interval: Duration,
+    /// Entries that replace or extend the table's.
+    #[serde(default)]
+    pub models: Vec<ModelEntry>,
+}
+
+impl Default for PricingConfig {
+    fn default() -> Self {
+        PricingConfig { file: None, reload_interval: default_reload_interval(), models: Vec::new() }
+    }
+}
+
+fn default_reload_interval() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl Validate for AgentMetricsConfig {
+    fn validate(&self, problems: &mut Vec<Problem>) {
+        let ns = &self.namespace;
+        let valid = ns.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && ns.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            problems.push(Problem::found_expected(
+                "namespace",
+                ns,
+                "a Prometheus name prefix such as `modelseed` (letters, digits, `_`)",
+            ));
+        }
+        if self.cardinality.max_series_per_metric == 0 || self.cardinality.max_series_per_metric > 1_000_000 {
+            problems.push(Problem::found_expected(
+                "cardinality.max_series_per_metric",
+                self.cardinality.max_series_per_metric,
+                "a number between 1 and 1000000",
+            ));
+        }
+        if self.pricing.reload_interval < Duration::from_secs(1) {
+            problems.push(Problem::found_expected(
+                "pricing.reload_interval",
+                humantime::format_duration(self.pricing.reload_interval),
+                "at least 1s",
+            ));
+        }
+        if let Err(e) = validate_entries(&self.pricing.models, "pricing.models") {
+            problems.push(Problem::new(e.path, e.message));
+        }
+    }
+}

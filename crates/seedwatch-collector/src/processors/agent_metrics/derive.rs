@@ -1,0 +1,151 @@
+//! The span path: one pass over each span's attributes, one classification, a few counter
+//! and histogram updates. Nothing from the span is copied unless it becomes a new series.
+
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use seedwatch_semconv::metric_names::token_type;
+use seedwatch_semconv::pricing::PricingTable;
+use seedwatch_semconv::{AgentEvent, AttrValue, LlmCall, SpanFacts, SpanInfo, classify};
+
+use super::families::Families;
+use super::pricing::LivePricing;
+use crate::pipeline::{Batch, Payload};
+use crate::processors::Processor;
+
+/// The `endpoint` label of an HTTP server span without `http.route`.
+const NO_ROUTE: &str = "other";
+
+/// The `agent_metrics` processor.
+#[derive(Debug)]
+pub(super) struct AgentMetrics {
+    families: Families,
+    pricing: LivePricing,
+}
+
+impl AgentMetrics {
+    pub(super) fn new(families: Families, pricing: LivePricing) -> Self {
+        AgentMetrics { families, pricing }
+    }
+}
+
+impl Processor for AgentMetrics {
+    fn process(&self, batch: &mut Batch) {
+        let Payload::Traces(req) = batch.payload() else { return };
+        let pricing = self.pricing.table();
+        for span in req.resource_spans.iter().flat_map(|rs| &rs.scope_spans).flat_map(|ss| &ss.spans) {
+            self.span(span, &pricing);
+        }
+    }
+}
+
+fn attr_value(value: &AnyValue) -> Option<AttrValue<'_>> {
+    Some(match value {
+        AnyValue::StringValue(s) => AttrValue::Str(s),
+        AnyValue::IntValue(i) => AttrValue::Int(*i),
+        AnyValue::DoubleValue(d) => AttrValue::Double(*d),
+        AnyValue::BoolValue(b) => AttrValue::Bool(*b),
+        _ => return None,
+    })
+}
+
+fn seconds(span: &Span) -> Option<f64> {
+    let (start, end) = (span.start_time_unix_nano, span.end_time_unix_nano);
+    (start > 0 && end >= start).then(|| (end - start) as f64 / 1e9)
+}
+
+impl AgentMetrics {
+    fn span(&self, span: &Span, pricing: &PricingTable) {
+        let mut facts = SpanFacts::default();
+        let (mut method, mut route) = (None, None);
+        for kv in &span.attributes {
+            let Some(value) = kv.value.as_ref().and_then(|v| v.value.as_ref()).and_then(attr_value) else { continue };
+            match (kv.key.as_str(), value) {
+                ("http.request.method" | "http.method", AttrValue::Str(m)) => method = Some(m),
+                ("http.route", AttrValue::Str(r)) => route = Some(r),
+                (key, value) => facts.observe(key, value),
+            }
+        }
+        let info = SpanInfo {
+            name: &span.name,
+            is_root: span.parent_span_id.is_empty(),
+            status_error: span.status.as_ref().is_some_and(|s| s.code == StatusCode::Error as i32),
+        };
+        let secs = seconds(span);
+        let trace = Some(span.trace_id.as_slice());
+        let f = &self.families;
+        match classify(&facts, info) {
+            AgentEvent::Tool(tool) => {
+                f.tool_executions.inc(&[tool.name], 1.0);
+                if let Some(secs) = secs {
+                    f.tool_duration.observe(&[tool.name], secs, trace);
+                }
+                if let Some(error) = tool.error {
+                    f.tool_errors.inc(&[tool.name, error], 1.0);
+                }
+            }
+            AgentEvent::Llm(call) => self.llm(&call, secs, trace, pricing),
+            AgentEvent::Workflow(wf) => {
+                let status = if wf.error.is_some() { "failed" } else { "completed" };
+                if let Some(secs) = secs {
+                    f.workflow_duration.observe(&[wf.name, status], secs, trace);
+                }
+            }
+            AgentEvent::Other => {}
+        }
+        if span.kind == SpanKind::Server as i32
+            && let Some(method) = method
+        {
+            f.requests.inc(&[method, route.unwrap_or(NO_ROUTE)], 1.0);
+            if let Some(secs) = secs {
+                f.request_duration.observe(&[], secs, trace);
+            }
+        }
+    }
+
+    fn llm(&self, call: &LlmCall<'_>, secs: Option<f64>, trace: Option<&[u8]>, pricing: &PricingTable) {
+        let f = &self.families;
+        let labels = [call.provider, call.model];
+        f.llm_requests.inc(&labels, 1.0);
+        if let Some(secs) = secs {
+            f.llm_duration.observe(&[call.provider], secs, trace);
+        }
+        if let Some(error) = call.error {
+            f.llm_errors.inc(&[call.provider, error], 1.0);
+        }
+        if call.invalid_tokens {
+            f.llm_invalid_usage.inc(&labels, 1.0);
+        }
+        let t = &call.tokens;
+        let by_type = [
+            (token_type::INPUT, t.input),
+            (token_type::OUTPUT, t.output),
+            (token_type::CACHE_READ, t.cache_read),
+            (token_type::CACHE_CREATION, t.cache_creation),
+            (token_type::REASONING, t.reasoning),
+        ];
+        for (kind, n) in by_type {
+            if n > 0 {
+                f.llm_tokens.inc(&[call.provider, call.model, kind], n as f64);
+            }
+        }
+        let priced = || {
+            pricing
+                .lookup(call.provider, call.model)
+                .or_else(|| call.request_model.and_then(|m| pricing.lookup(call.provider, m)))
+                .map(|price| price.cost(t))
+        };
+        let cost = match (call.cost_usd, call.has_usage) {
+            (Some(cost), _) => Some(cost),
+            (None, true) => priced(),
+            // A failed call that reported no usage was not billed.
+            (None, false) if call.error.is_some() && !call.invalid_tokens => Some(0.0),
+            (None, false) => None,
+        };
+        match cost {
+            Some(cost) => f.llm_cost.inc(&labels, cost),
+            None => f.llm_cost_unknown.inc(&labels, 1.0),
+        }
+    }
+}

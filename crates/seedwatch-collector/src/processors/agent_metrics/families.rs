@@ -1,0 +1,80 @@
+//! The metric contract's families, registered under the configured namespace.
+
+use std::sync::Arc;
+
+use seedwatch_semconv::metric_names as names;
+
+use crate::derived_metrics::{CounterFamily, DerivedRegistry, HistogramFamily};
+
+/// Upper bounds of `{ns}_request_duration_seconds` (agents' HTTP server spans).
+const REQUEST_DURATION_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// Every family the processor updates.
+#[derive(Debug)]
+pub(super) struct Families {
+    pub tool_executions: Arc<CounterFamily>,
+    pub tool_errors: Arc<CounterFamily>,
+    pub tool_duration: Arc<HistogramFamily>,
+    pub llm_requests: Arc<CounterFamily>,
+    pub llm_errors: Arc<CounterFamily>,
+    pub llm_duration: Arc<HistogramFamily>,
+    pub llm_tokens: Arc<CounterFamily>,
+    pub llm_cost: Arc<CounterFamily>,
+    pub llm_cost_unknown: Arc<CounterFamily>,
+    pub llm_invalid_usage: Arc<CounterFamily>,
+    pub workflow_duration: Arc<HistogramFamily>,
+    pub requests: Arc<CounterFamily>,
+    pub request_duration: Arc<HistogramFamily>,
+}
+
+impl Families {
+    pub(super) fn register(r: &DerivedRegistry) -> Self {
+        Families {
+            tool_executions: r.counter(names::TOOL_EXECUTIONS, "Tool executions", &["tool_name"]),
+            tool_errors: r.counter(names::TOOL_ERRORS, "Tool executions that failed", &["tool_name", "error_type"]),
+            tool_duration: r.histogram(
+                names::TOOL_DURATION,
+                "Tool execution duration in seconds",
+                &["tool_name"],
+                &names::TOOL_DURATION_BUCKETS,
+            ),
+            llm_requests: r.counter(names::LLM_REQUESTS, "LLM API requests", &["provider", "model"]),
+            llm_errors: r.counter(names::LLM_ERRORS, "LLM API requests that failed", &["provider", "error_type"]),
+            llm_duration: r.histogram(
+                names::LLM_DURATION,
+                "LLM request duration in seconds",
+                &["provider"],
+                &names::LLM_DURATION_BUCKETS,
+            ),
+            llm_tokens: r.counter(
+                names::LLM_TOKENS,
+                "LLM tokens by type (cache and reasoning are subsets of input and output)",
+                &["provider", "model", "type"],
+            ),
+            llm_cost: r.counter(names::LLM_COST, "LLM cost in US dollars", &["provider", "model"]),
+            llm_cost_unknown: r.counter(
+                names::LLM_COST_UNKNOWN,
+                "LLM requests whose cost is unknown (model not in the pricing table, or no token counts)",
+                &["provider", "model"],
+            ),
+            llm_invalid_usage: r.counter(
+                "llm_invalid_usage",
+                "LLM requests whose token counts were negative, absurd or not numbers (not counted as tokens or cost)",
+                &["provider", "model"],
+            ),
+            workflow_duration: r.histogram(
+                names::WORKFLOW_DURATION,
+                "Workflow (or agent invocation) duration in seconds",
+                &["workflow_type", "status"],
+                &names::WORKFLOW_DURATION_BUCKETS,
+            ),
+            requests: r.counter("requests", "HTTP requests served by agents", &["method", "endpoint"]),
+            request_duration: r.histogram(
+                "request_duration_seconds",
+                "HTTP request duration in seconds, agents' server spans",
+                &[],
+                &REQUEST_DURATION_BUCKETS,
+            ),
+        }
+    }
+}

@@ -1,0 +1,262 @@
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+
+use super::*;
+use crate::pipeline::{Batch, Payload, Transport};
+use crate::telemetry::ExpositionFormat;
+
+enum V {
+    S(&'static str),
+    I(i64),
+    D(f64),
+}
+use V::*;
+
+fn span(name: &str, attrs: &[(&str, V)], millis: u64, error: bool) -> Span {
+    Span {
+        trace_id: vec![7; 16],
+        span_id: vec![1; 8],
+        parent_span_id: vec![2; 8],
+        name: name.into(),
+        start_time_unix_nano: 1_700_000_000_000_000_000,
+        end_time_unix_nano: 1_700_000_000_000_000_000 + millis * 1_000_000,
+        attributes: attrs
+            .iter()
+            .map(|(k, v)| KeyValue {
+                key: (*k).into(),
+                value: Some(AnyValue {
+                    value: Some(match v {
+                        S(s) => any_value::Value::StringValue((*s).into()),
+                        I(i) => any_value::Value::IntValue(*i),
+                        D(d) => any_value::Value::DoubleValue(*d),
+                    }),
+                }),
+                ..Default::default()
+            })
+            .collect(),
+        status: error.then(|| Status { code: 2, message: "boom".into() }),
+        ..Default::default()
+    }
+}
+
+fn run(yaml: &str, spans: Vec<Span>) -> String {
+    let parsed = parse(serde_norway::from_str(yaml).expect("yaml")).expect("valid config");
+    let mut ctx = BuildContext::default();
+    let processor = parsed.build(&mut ctx);
+    let req = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+            ..Default::default()
+        }],
+    };
+    let mut batch = Batch::new(Payload::Traces(req), Transport::Grpc);
+    processor.process(&mut batch);
+    let mut out = String::new();
+    ctx.expositions[0].encode(&mut out, ExpositionFormat::Text004);
+    out
+}
+
+fn value(text: &str, sample: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no `{sample}` in\n{text}"))
+}
+
+#[test]
+fn tools_llm_calls_tokens_and_cost_from_every_dialect() {
+    let spans = vec![
+        span(
+            "execute_tool run_metabolic_fba",
+            &[("gen_ai.operation.name", S("execute_tool")), ("gen_ai.tool.name", S("run_metabolic_fba"))],
+            1500,
+            false,
+        ),
+        span("gapfill", &[("openinference.span.kind", S("TOOL")), ("tool.name", S("gapfill_model"))], 20, true),
+        span(
+            "chat",
+            &[
+                ("gen_ai.operation.name", S("chat")),
+                ("gen_ai.provider.name", S("openai")),
+                ("gen_ai.request.model", S("gpt-4o")),
+                ("gen_ai.response.model", S("gpt-4o-2024-08-06")),
+                ("gen_ai.usage.input_tokens", I(1_000_000)),
+                ("gen_ai.usage.output_tokens", I(100_000)),
+                ("gen_ai.usage.cache_read.input_tokens", I(200_000)),
+            ],
+            800,
+            false,
+        ),
+        span(
+            "ChatAnthropic",
+            &[
+                ("openinference.span.kind", S("LLM")),
+                ("llm.provider", S("anthropic")),
+                ("llm.model_name", S("claude-3-5-sonnet-20241022")),
+                ("llm.token_count.prompt", I(10)),
+                ("llm.token_count.completion", I(5)),
+                ("llm.cost.total", D(0.25)),
+            ],
+            300,
+            false,
+        ),
+        span(
+            "openai.chat",
+            &[
+                ("llm.request.type", S("chat")),
+                ("gen_ai.system", S("openai")),
+                ("gen_ai.request.model", S("gpt-99")),
+                ("gen_ai.usage.prompt_tokens", I(3)),
+            ],
+            100,
+            false,
+        ),
+        span(
+            "chat",
+            &[
+                ("gen_ai.operation.name", S("chat")),
+                ("gen_ai.provider.name", S("openai")),
+                ("error.type", S("RateLimitError")),
+            ],
+            50,
+            true,
+        ),
+    ];
+    let text = run("{}", spans);
+    assert_eq!(value(&text, "modelseed_tool_executions_total{tool_name=\"run_metabolic_fba\"}"), 1.0);
+    assert_eq!(value(&text, "modelseed_tool_executions_total{tool_name=\"gapfill_model\"}"), 1.0);
+    assert_eq!(value(&text, "modelseed_tool_errors_total{tool_name=\"gapfill_model\",error_type=\"_OTHER\"}"), 1.0);
+    assert_eq!(value(&text, "modelseed_tool_duration_seconds_sum{tool_name=\"run_metabolic_fba\"}"), 1.5);
+    assert_eq!(value(&text, "modelseed_tool_duration_seconds_bucket{tool_name=\"run_metabolic_fba\",le=\"2.5\"}"), 1.0);
+    assert_eq!(value(&text, "modelseed_tool_duration_seconds_bucket{tool_name=\"run_metabolic_fba\",le=\"1.0\"}"), 0.0);
+
+    let gpt = "provider=\"openai\",model=\"gpt-4o-2024-08-06\"";
+    assert_eq!(value(&text, &format!("modelseed_llm_requests_total{{{gpt}}}")), 1.0);
+    assert_eq!(value(&text, &format!("modelseed_llm_tokens_total{{{gpt},type=\"input\"}}")), 1_000_000.0);
+    assert_eq!(value(&text, &format!("modelseed_llm_tokens_total{{{gpt},type=\"cache_read\"}}")), 200_000.0);
+    // 800k uncached * 2.50 + 200k cached * 1.25 + 100k * 10.00, per million.
+    assert!((value(&text, &format!("modelseed_llm_cost_usd_total{{{gpt}}}")) - 3.25).abs() < 1e-9);
+    assert_eq!(
+        value(&text, "modelseed_llm_cost_usd_total{provider=\"anthropic\",model=\"claude-3-5-sonnet-20241022\"}"),
+        0.25,
+        "a cost on the span wins over the table"
+    );
+    assert_eq!(value(&text, "modelseed_llm_cost_unknown_total{provider=\"openai\",model=\"gpt-99\"}"), 1.0);
+    assert_eq!(value(&text, "modelseed_llm_errors_total{provider=\"openai\",error_type=\"RateLimitError\"}"), 1.0);
+    assert_eq!(value(&text, "modelseed_llm_duration_seconds_count{provider=\"openai\"}"), 3.0);
+    assert!(
+        !text.contains("model=\"unknown\"} ")
+            || !text.contains("modelseed_llm_cost_unknown_total{provider=\"openai\",model=\"unknown\"}"),
+        "a failed call without usage is free, not unknown"
+    );
+}
+
+#[test]
+fn workflows_and_http_server_spans() {
+    let mut root = span(
+        "invoke_workflow",
+        &[("gen_ai.operation.name", S("invoke_workflow")), ("gen_ai.workflow.name", S("model_analysis"))],
+        65_000,
+        false,
+    );
+    root.parent_span_id.clear();
+    let failed =
+        span("wf", &[("traceloop.span.kind", S("workflow")), ("traceloop.workflow.name", S("gapfill"))], 1000, true);
+    let mut http =
+        span("GET /models/{id}", &[("http.request.method", S("GET")), ("http.route", S("/models/{id}"))], 30, false);
+    http.kind = 2;
+    let text = run("namespace: agents", vec![root, failed, http]);
+    assert_eq!(
+        value(&text, "agents_workflow_duration_seconds_count{workflow_type=\"model_analysis\",status=\"completed\"}"),
+        1.0
+    );
+    assert_eq!(
+        value(&text, "agents_workflow_duration_seconds_sum{workflow_type=\"model_analysis\",status=\"completed\"}"),
+        65.0
+    );
+    assert_eq!(
+        value(&text, "agents_workflow_duration_seconds_count{workflow_type=\"gapfill\",status=\"failed\"}"),
+        1.0
+    );
+    assert_eq!(value(&text, "agents_requests_total{method=\"GET\",endpoint=\"/models/{id}\"}"), 1.0);
+    assert_eq!(value(&text, "agents_request_duration_seconds_count"), 1.0);
+}
+
+#[test]
+fn config_overrides_prices_and_rejects_bad_values() {
+    let spans = vec![span(
+        "chat",
+        &[
+            ("gen_ai.operation.name", S("chat")),
+            ("gen_ai.provider.name", S("local")),
+            ("gen_ai.request.model", S("llama")),
+            ("gen_ai.usage.input_tokens", I(2_000_000)),
+        ],
+        10,
+        false,
+    )];
+    let text = run("pricing:\n  models:\n    - {provider: local, model: llama, input: 0.5, output: 1.0}\n", spans);
+    assert_eq!(value(&text, "modelseed_llm_cost_usd_total{provider=\"local\",model=\"llama\"}"), 1.0);
+
+    let err =
+        parse(serde_norway::from_str("namespace: 'bad-name'\ncardinality: {max_series_per_metric: 0}").expect("yaml"))
+            .expect_err("invalid");
+    let paths: Vec<_> = err.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["namespace", "cardinality.max_series_per_metric"]);
+    let err = parse(serde_norway::from_str("pricing: {file: /nonexistent/pricing.yaml}").expect("yaml"))
+        .expect_err("missing file");
+    assert_eq!(err[0].path, "pricing.file");
+    assert!(err[0].message.contains("cannot read"), "{}", err[0].message);
+}
+
+#[test]
+fn pricing_file_is_reloaded_when_it_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("pricing.yaml");
+    let write = |price: f64| {
+        std::fs::write(
+            &file,
+            format!("as_of: test\nmodels:\n  - {{provider: local, model: m, input: {price}, output: 0}}\n"),
+        )
+        .expect("write")
+    };
+    write(1.0);
+    let yaml = format!("pricing: {{file: '{}', reload_interval: 1s}}", file.display());
+    let parsed = parse(serde_norway::from_str(&yaml).expect("yaml")).expect("valid");
+    let mut ctx = BuildContext::default();
+    let processor = parsed.build(&mut ctx);
+    let llm = || {
+        span(
+            "chat",
+            &[
+                ("gen_ai.operation.name", S("chat")),
+                ("gen_ai.provider.name", S("local")),
+                ("gen_ai.request.model", S("m")),
+                ("gen_ai.usage.input_tokens", I(1_000_000)),
+            ],
+            10,
+            false,
+        )
+    };
+    let send = |s: Span| {
+        let req = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans { spans: vec![s], ..Default::default() }],
+                ..Default::default()
+            }],
+        };
+        processor.process(&mut Batch::new(Payload::Traces(req), Transport::Grpc));
+    };
+    send(llm());
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    write(10.0);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    send(llm());
+    let mut out = String::new();
+    ctx.expositions[0].encode(&mut out, ExpositionFormat::Text004);
+    assert_eq!(
+        value(&out, "modelseed_llm_cost_usd_total{provider=\"local\",model=\"m\"}"),
+        11.0,
+        "1 at the old price, 10 at the new"
+    );
+}
