@@ -115,9 +115,11 @@ def send_traces(span_exporter, spans_per_workflow: int = 4, workflows: int = 6) 
     provider.add_span_processor(BatchSpanProcessor(counting, max_export_batch_size=7))
     tracer = provider.get_tracer("e2e")
     for w in range(workflows):
-        with tracer.start_as_current_span("invoke_workflow model_analysis", attributes={"gen_ai.workflow.name": f"wf-{w}"}):
+        workflow = {"gen_ai.operation.name": "invoke_workflow", "gen_ai.workflow.name": "model_analysis"}
+        with tracer.start_as_current_span("invoke_workflow model_analysis", attributes=workflow):
             for t in range(spans_per_workflow - 1):
-                with tracer.start_as_current_span(f"execute_tool tool_{t}", attributes={"gen_ai.tool.name": f"tool_{t}"}):
+                tool = {"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": f"tool_{t}"}
+                with tracer.start_as_current_span(f"execute_tool tool_{t}", attributes=tool):
                     pass
     provider.force_flush()
     provider.shutdown()
