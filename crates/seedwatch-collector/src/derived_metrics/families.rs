@@ -49,6 +49,47 @@ impl CounterFamily {
     }
 }
 
+/// A gauge family: the last value set wins.
+#[derive(Debug)]
+pub struct GaugeFamily {
+    name: String,
+    help: String,
+    labels: &'static [&'static str],
+    series: Mutex<Series<f64>>,
+}
+
+impl GaugeFamily {
+    pub(super) fn new(name: String, help: &str, labels: &'static [&'static str], limits: SeriesLimits) -> Self {
+        GaugeFamily { name, help: help.to_owned(), labels, series: Mutex::new(Series::new(labels.len(), limits)) }
+    }
+
+    /// Sets the series for `labels` (ignored unless finite).
+    pub fn set(&self, labels: &[&str], value: f64) {
+        if !value.is_finite() {
+            return;
+        }
+        let mut s = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        s.update(labels, Instant::now(), || 0.0, |v| *v = value);
+    }
+
+    /// The value for `labels`, if that series exists.
+    pub fn get(&self, labels: &[&str]) -> Option<f64> {
+        let s = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        s.sorted().into_iter().find(|(k, _)| k.values().eq(labels.iter().copied())).map(|(_, v)| *v)
+    }
+
+    pub(super) fn encode(&self, out: &mut String, _format: ExpositionFormat) -> (String, u64, usize) {
+        let mut s = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        s.expire(Instant::now());
+        encode::header(out, &self.name, &self.help, "gauge");
+        for (key, value) in s.sorted() {
+            let labels: Vec<(&str, &str)> = self.labels.iter().copied().zip(key.values()).collect();
+            encode::sample(out, &self.name, &labels, *value);
+        }
+        (self.name.clone(), s.overflowed, s.len())
+    }
+}
+
 /// One histogram series.
 #[derive(Debug, Clone)]
 struct Histogram {

@@ -10,7 +10,7 @@ mod series;
 
 use std::sync::{Arc, Mutex};
 
-pub use families::{CounterFamily, HistogramFamily};
+pub use families::{CounterFamily, GaugeFamily, HistogramFamily};
 pub use labels::{MAX_LABEL_VALUE_BYTES, OVERFLOW};
 pub use series::SeriesLimits;
 
@@ -27,6 +27,7 @@ pub struct DerivedRegistry {
 #[derive(Debug, Clone)]
 enum Family {
     Counter(Arc<CounterFamily>),
+    Gauge(Arc<GaugeFamily>),
     Histogram(Arc<HistogramFamily>),
 }
 
@@ -44,6 +45,13 @@ impl DerivedRegistry {
     pub fn counter(&self, name: &str, help: &str, labels: &'static [&'static str]) -> Arc<CounterFamily> {
         let family = Arc::new(CounterFamily::new(self.full_name(name), help, labels, self.limits));
         self.lock().push(Family::Counter(family.clone()));
+        family
+    }
+
+    /// Registers a gauge `namespace_name`.
+    pub fn gauge(&self, name: &str, help: &str, labels: &'static [&'static str]) -> Arc<GaugeFamily> {
+        let family = Arc::new(GaugeFamily::new(self.full_name(name), help, labels, self.limits));
+        self.lock().push(Family::Gauge(family.clone()));
         family
     }
 
@@ -72,6 +80,7 @@ impl Exposition for DerivedRegistry {
         for family in &families {
             let (name, overflowed, series) = match family {
                 Family::Counter(c) => c.encode(out, format),
+                Family::Gauge(g) => g.encode(out, format),
                 Family::Histogram(h) => h.encode(out, format),
             };
             overflow.push((name, overflowed, series));

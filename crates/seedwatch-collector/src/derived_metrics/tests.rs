@@ -90,3 +90,14 @@ fn long_label_values_are_cut_and_still_match() {
     assert!(line.len() < MAX_LABEL_VALUE_BYTES + 60, "{}", line.len());
     assert!(line.ends_with("} 2"));
 }
+
+#[test]
+fn gauges_keep_the_last_value() {
+    let r = registry(100, Duration::from_secs(3600));
+    let g = r.gauge("memory_usage_bytes", "Memory", &["service", "instance"]);
+    g.set(&["agent", "a-1"], 10.0);
+    g.set(&["agent", "a-1"], 7.0);
+    g.set(&["agent", "a-1"], f64::NAN);
+    let text = render(&r, ExpositionFormat::Text004);
+    assert!(text.contains("# TYPE modelseed_memory_usage_bytes gauge\nmodelseed_memory_usage_bytes{service=\"agent\",instance=\"a-1\"} 7\n"), "{text}");
+}

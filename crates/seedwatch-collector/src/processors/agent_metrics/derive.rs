@@ -1,6 +1,8 @@
 //! The span path: one pass over each span's attributes, one classification, a few counter
 //! and histogram updates. Nothing from the span is copied unless it becomes a new series.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
@@ -32,10 +34,19 @@ impl AgentMetrics {
 
 impl Processor for AgentMetrics {
     fn process(&self, batch: &mut Batch) {
-        let Payload::Traces(req) = batch.payload() else { return };
-        let pricing = self.pricing.table();
-        for span in req.resource_spans.iter().flat_map(|rs| &rs.scope_spans).flat_map(|ss| &ss.spans) {
-            self.span(span, &pricing);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        match batch.payload() {
+            Payload::Traces(req) => {
+                let pricing = self.pricing.table();
+                for rs in &req.resource_spans {
+                    self.families.seen(rs.resource.as_ref(), now);
+                    for span in rs.scope_spans.iter().flat_map(|ss| &ss.spans) {
+                        self.span(span, &pricing);
+                    }
+                }
+            }
+            Payload::Metrics(req) => self.families.resource_metrics(req, now),
+            Payload::Logs(req) => req.resource_logs.iter().for_each(|rl| self.families.seen(rl.resource.as_ref(), now)),
         }
     }
 }

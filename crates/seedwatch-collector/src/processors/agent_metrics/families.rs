@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use seedwatch_semconv::metric_names as names;
 
-use crate::derived_metrics::{CounterFamily, DerivedRegistry, HistogramFamily};
+use crate::derived_metrics::{CounterFamily, DerivedRegistry, GaugeFamily, HistogramFamily};
 
 /// Upper bounds of `{ns}_request_duration_seconds` (agents' HTTP server spans).
 const REQUEST_DURATION_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -25,6 +25,10 @@ pub(super) struct Families {
     pub workflow_duration: Arc<HistogramFamily>,
     pub requests: Arc<CounterFamily>,
     pub request_duration: Arc<HistogramFamily>,
+    pub agent_last_seen: Arc<GaugeFamily>,
+    pub memory_usage: Arc<GaugeFamily>,
+    pub cpu_usage: Arc<GaugeFamily>,
+    pub active_analyses: Arc<GaugeFamily>,
 }
 
 impl Families {
@@ -74,6 +78,18 @@ impl Families {
                 "HTTP request duration in seconds, agents' server spans",
                 &[],
                 &REQUEST_DURATION_BUCKETS,
+            ),
+            agent_last_seen: r.gauge(
+                "agent_last_seen_timestamp_seconds",
+                "When each agent instance last sent telemetry (unix seconds)",
+                &["service", "instance"],
+            ),
+            memory_usage: r.gauge("memory_usage_bytes", "Agent memory usage in bytes", &["service", "instance"]),
+            cpu_usage: r.gauge("cpu_usage_percent", "Agent CPU usage in percent", &["service", "instance"]),
+            active_analyses: r.gauge(
+                "active_analyses",
+                "Analyses (workflows) running in each agent",
+                &["service", "instance"],
             ),
         }
     }

@@ -1,6 +1,7 @@
 //! `agent_metrics`: turns spans from any agent — whatever GenAI dialect its instrumentation
 //! speaks — into the metric contract: tool and LLM calls, tokens, cost, workflow durations,
-//! and agents' HTTP requests.
+//! and agents' HTTP requests; and, from every signal, each agent instance's last-seen time and
+//! (from its OTLP metrics) memory, CPU and active analyses (see `resources`).
 //!
 //! Spans are the single source of these series. Agents that also send the GenAI client
 //! metrics (`gen_ai.client.token.usage`, `gen_ai.client.operation.duration`) are not double
@@ -10,6 +11,7 @@ mod config;
 mod derive;
 mod families;
 mod pricing;
+mod resources;
 
 use std::sync::Arc;
 
@@ -24,7 +26,7 @@ use crate::derived_metrics::{DerivedRegistry, SeriesLimits};
 use crate::pipeline::Signal;
 
 /// Registry entry.
-pub const FACTORY: ProcessorFactory = ProcessorFactory { kind: "agent_metrics", signals: &[Signal::Traces], parse };
+pub const FACTORY: ProcessorFactory = ProcessorFactory { kind: "agent_metrics", signals: &Signal::ALL, parse };
 
 fn parse(value: Value) -> Result<Box<dyn BuildProcessor>, Vec<Problem>> {
     let config: AgentMetricsConfig = parse_section(value, "")?;

@@ -41,17 +41,22 @@ fn span(name: &str, attrs: &[(&str, V)], millis: u64, error: bool) -> Span {
 }
 
 fn run(yaml: &str, spans: Vec<Span>) -> String {
-    let parsed = parse(serde_norway::from_str(yaml).expect("yaml")).expect("valid config");
-    let mut ctx = BuildContext::default();
-    let processor = parsed.build(&mut ctx);
     let req = ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
             ..Default::default()
         }],
     };
-    let mut batch = Batch::new(Payload::Traces(req), Transport::Grpc);
-    processor.process(&mut batch);
+    run_payloads(yaml, vec![Payload::Traces(req)])
+}
+
+fn run_payloads(yaml: &str, payloads: Vec<Payload>) -> String {
+    let parsed = parse(serde_norway::from_str(yaml).expect("yaml")).expect("valid config");
+    let mut ctx = BuildContext::default();
+    let processor = parsed.build(&mut ctx);
+    for payload in payloads {
+        processor.process(&mut Batch::new(payload, Transport::Grpc));
+    }
     let mut out = String::new();
     ctx.expositions[0].encode(&mut out, ExpositionFormat::Text004);
     out
@@ -259,4 +264,88 @@ fn pricing_file_is_reloaded_when_it_changes() {
         11.0,
         "1 at the old price, 10 at the new"
     );
+}
+
+fn resource(service: &str, instance: &str) -> Option<opentelemetry_proto::tonic::resource::v1::Resource> {
+    let kv = |k: &str, v: &str| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }),
+        ..Default::default()
+    };
+    Some(opentelemetry_proto::tonic::resource::v1::Resource {
+        attributes: vec![kv("service.name", service), kv("service.instance.id", instance)],
+        ..Default::default()
+    })
+}
+
+#[test]
+fn agent_resource_gauges_and_last_seen() {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::logs::v1::ResourceLogs;
+    use opentelemetry_proto::tonic::metrics::v1::{
+        Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, metric, number_data_point,
+    };
+
+    let point = |t: u64, v: f64, mode: Option<&str>| NumberDataPoint {
+        time_unix_nano: t,
+        value: Some(number_data_point::Value::AsDouble(v)),
+        attributes: mode
+            .map(|m| {
+                vec![KeyValue {
+                    key: "cpu.mode".into(),
+                    value: Some(AnyValue { value: Some(any_value::Value::StringValue(m.into())) }),
+                    ..Default::default()
+                }]
+            })
+            .unwrap_or_default(),
+        ..Default::default()
+    };
+    let gauge = |name: &str, points: Vec<NumberDataPoint>| Metric {
+        name: name.into(),
+        data: Some(metric::Data::Gauge(Gauge { data_points: points })),
+        ..Default::default()
+    };
+    let metrics = ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: resource("modelseed-agent", "a-1"),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![
+                    gauge("process.memory.usage", vec![point(1, 100.0, None), point(2, 9.5e9, None)]),
+                    gauge(
+                        "process.cpu.utilization",
+                        vec![point(5, 0.2, Some("user")), point(5, 0.05, Some("system")), point(4, 0.9, Some("user"))],
+                    ),
+                    Metric {
+                        name: "modelseed.active_analyses".into(),
+                        data: Some(metric::Data::Sum(Sum {
+                            data_points: vec![point(3, 2.0, None)],
+                            ..Default::default()
+                        })),
+                        ..Default::default()
+                    },
+                    gauge("gen_ai.client.token.usage", vec![point(1, 999.0, None)]),
+                ],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let logs = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs { resource: resource("other-agent", "b-2"), ..Default::default() }],
+    };
+    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64();
+    let text = run_payloads("{}", vec![Payload::Metrics(metrics), Payload::Logs(logs)]);
+    let labels = "{service=\"modelseed-agent\",instance=\"a-1\"}";
+    assert_eq!(value(&text, &format!("modelseed_memory_usage_bytes{labels}")), 9.5e9, "the newest point wins");
+    assert!(
+        (value(&text, &format!("modelseed_cpu_usage_percent{labels}")) - 25.0).abs() < 1e-9,
+        "modes at the newest time, summed, as percent"
+    );
+    assert_eq!(value(&text, &format!("modelseed_active_analyses{labels}")), 2.0);
+    assert!(
+        value(&text, "modelseed_agent_last_seen_timestamp_seconds{service=\"other-agent\",instance=\"b-2\"}")
+            >= before.floor()
+    );
+    assert!(!text.contains("999"), "GenAI client metrics never feed the derived series: {text}");
 }

@@ -1,0 +1,104 @@
+//! Per agent instance: when it was last heard from (any signal), and its memory, CPU and
+//! active analyses from the OTLP metrics it sends.
+//!
+//! | OTLP metric | becomes |
+//! |---|---|
+//! | `process.memory.usage` (bytes), `modelseed.memory.usage`, `modelseed_memory_usage_bytes` | `{ns}_memory_usage_bytes` |
+//! | `process.cpu.utilization` (ratio, summed over `cpu.mode`) | `{ns}_cpu_usage_percent` (×100) |
+//! | `modelseed.cpu.usage`, `modelseed_cpu_usage_percent` (percent) | `{ns}_cpu_usage_percent` |
+//! | `modelseed.active_analyses`, `modelseed_active_analyses` | `{ns}_active_analyses` |
+//!
+//! The value is that of the newest data points in the batch (summed when several share the
+//! newest timestamp, as CPU modes do).
+
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as PointValue;
+use opentelemetry_proto::tonic::metrics::v1::{Metric, NumberDataPoint};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+
+use super::families::Families;
+
+/// `service` label when a resource has no `service.name`.
+const UNKNOWN_SERVICE: &str = "unknown_service";
+/// `instance` label when a resource has neither `service.instance.id` nor `host.name`.
+const UNKNOWN_INSTANCE: &str = "unknown";
+
+/// `(service, instance)` of a resource: `service.name`, and `service.instance.id` else `host.name`.
+pub(super) fn instance(resource: Option<&Resource>) -> (&str, &str) {
+    let (mut service, mut id, mut host) = (None, None, None);
+    for kv in resource.map(|r| r.attributes.as_slice()).unwrap_or_default() {
+        let Some(AnyValue::StringValue(v)) = kv.value.as_ref().and_then(|v| v.value.as_ref()) else { continue };
+        match kv.key.as_str() {
+            "service.name" => service = Some(v.as_str()),
+            "service.instance.id" => id = Some(v.as_str()),
+            "host.name" => host = Some(v.as_str()),
+            _ => {}
+        }
+    }
+    (service.unwrap_or(UNKNOWN_SERVICE), id.or(host).unwrap_or(UNKNOWN_INSTANCE))
+}
+
+enum Target {
+    Memory,
+    CpuRatio,
+    CpuPercent,
+    ActiveAnalyses,
+}
+
+fn target(name: &str) -> Option<Target> {
+    Some(match name {
+        "process.memory.usage" | "modelseed.memory.usage" | "modelseed_memory_usage_bytes" => Target::Memory,
+        "process.cpu.utilization" => Target::CpuRatio,
+        "modelseed.cpu.usage" | "modelseed_cpu_usage_percent" => Target::CpuPercent,
+        "modelseed.active_analyses" | "modelseed_active_analyses" => Target::ActiveAnalyses,
+        _ => return None,
+    })
+}
+
+fn point_value(p: &NumberDataPoint) -> Option<f64> {
+    match p.value? {
+        PointValue::AsDouble(d) => Some(d),
+        PointValue::AsInt(i) => Some(i as f64),
+    }
+}
+
+/// The sum of the data points with the newest timestamp.
+fn newest_value(metric: &Metric) -> Option<f64> {
+    let points = match metric.data.as_ref()? {
+        Data::Gauge(g) => &g.data_points,
+        Data::Sum(s) => &s.data_points,
+        _ => return None,
+    };
+    let newest = points.iter().map(|p| p.time_unix_nano).max()?;
+    let values = points.iter().filter(|p| p.time_unix_nano == newest).filter_map(point_value);
+    values.fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
+}
+
+impl Families {
+    /// Records that an instance sent something, at `now` (unix seconds).
+    pub(super) fn seen(&self, resource: Option<&Resource>, now: f64) {
+        let (service, instance) = instance(resource);
+        self.agent_last_seen.set(&[service, instance], now);
+    }
+
+    /// Resource gauges from one metrics request.
+    pub(super) fn resource_metrics(&self, req: &ExportMetricsServiceRequest, now: f64) {
+        for rm in &req.resource_metrics {
+            self.seen(rm.resource.as_ref(), now);
+            let (service, instance) = instance(rm.resource.as_ref());
+            let labels = [service, instance];
+            for metric in rm.scope_metrics.iter().flat_map(|sm| &sm.metrics) {
+                let Some(target) = target(&metric.name) else { continue };
+                let Some(value) = newest_value(metric) else { continue };
+                match target {
+                    Target::Memory => self.memory_usage.set(&labels, value),
+                    Target::CpuRatio => self.cpu_usage.set(&labels, value * 100.0),
+                    Target::CpuPercent => self.cpu_usage.set(&labels, value),
+                    Target::ActiveAnalyses => self.active_analyses.set(&labels, value),
+                }
+            }
+        }
+    }
+}
