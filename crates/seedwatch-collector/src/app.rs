@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Settings;
 use crate::health::{ComponentKind, ComponentStatus, Health};
 use crate::pipeline::{DrainOutcome, QueueSet, Topology};
-use crate::processors::{BuildContext, build_all};
+use crate::processors::BuildContext;
 use crate::receivers::otlp::{grpc_routes, http_router};
 use crate::server::{AdminState, admin_router};
 use crate::telemetry::SelfMetrics;
@@ -84,8 +84,8 @@ impl RunningCollector {
         let metrics = Arc::new(SelfMetrics::register(&mut registry, queues.clone()));
         let health = Arc::new(Health::new(queues.clone()));
         let mut build = BuildContext::default();
-        let processors = build_all(&processors, &mut build);
-        let topology = Topology::start(&config.pipeline, &processors, exporters, queues, metrics, health.clone());
+        let topology =
+            Topology::start(&config.pipeline, &processors, &mut build, exporters, queues, metrics, health.clone());
 
         let stop_receivers = CancellationToken::new();
         let mut receivers = JoinSet::new();

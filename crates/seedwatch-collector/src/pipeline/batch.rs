@@ -16,10 +16,12 @@ pub enum Transport {
     HttpProtobuf,
     /// OTLP over HTTP with a JSON body.
     HttpJson,
+    /// Made inside the collector (workflow summaries, state changes).
+    Internal,
 }
 
 impl Transport {
-    /// Every transport, in a fixed order.
+    /// Every transport a receiver uses, in a fixed order.
     pub const ALL: [Transport; 3] = [Transport::Grpc, Transport::HttpProtobuf, Transport::HttpJson];
 
     /// The label value.
@@ -28,6 +30,7 @@ impl Transport {
             Transport::Grpc => "grpc",
             Transport::HttpProtobuf => "http_protobuf",
             Transport::HttpJson => "http_json",
+            Transport::Internal => "internal",
         }
     }
 }

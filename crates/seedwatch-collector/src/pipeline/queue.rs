@@ -112,16 +112,25 @@ impl<T: Weighted> QueueSender<T> {
         if self.tx.is_closed() {
             return Err(SendError::Closed(item));
         }
+        if wait.is_zero() {
+            return self.try_send(item);
+        }
         let slots = self.slots(&item);
         let acquire = self.permits.clone().acquire_many_owned(slots);
-        let permit = if wait.is_zero() {
-            self.permits.clone().try_acquire_many_owned(slots).ok()
-        } else {
-            tokio::time::timeout(wait, acquire).await.ok().and_then(Result::ok)
-        };
-        match permit {
+        match tokio::time::timeout(wait, acquire).await.ok().and_then(Result::ok) {
             Some(permit) => self.push(item, permit),
             None => Err(SendError::Full(item)),
+        }
+    }
+
+    /// Queues the item only if there is room now; never waits.
+    pub fn try_send(&self, item: T) -> Result<(), SendError<T>> {
+        if self.tx.is_closed() {
+            return Err(SendError::Closed(item));
+        }
+        match self.permits.clone().try_acquire_many_owned(self.slots(&item)) {
+            Ok(permit) => self.push(item, permit),
+            Err(_) => Err(SendError::Full(item)),
         }
     }
 

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Batch, PipelineConfig, QueueReceiver, QueueSender, QueueSet, Signal, bounded};
 use crate::exporters::{ExporterSpec, run_exporter};
 use crate::health::{ComponentKind, ComponentStatus, Health};
-use crate::processors::{BuiltProcessor, Processor};
+use crate::processors::{BuildContext, LogEmitter, Processor, ProcessorSpec, build_all};
 use crate::receivers::Ingest;
 use crate::telemetry::SelfMetrics;
 
@@ -18,7 +18,9 @@ use crate::telemetry::SelfMetrics;
 pub struct Topology {
     ingest: Ingest,
     stop_intake: CancellationToken,
+    stop_logs: CancellationToken,
     workers: JoinSet<()>,
+    logs_worker: Option<tokio::task::JoinHandle<()>>,
     exporters: JoinSet<()>,
     queues: QueueSet,
 }
@@ -46,7 +48,8 @@ impl Topology {
     /// asynchronously and report their own health.
     pub fn start(
         config: &PipelineConfig,
-        processors: &[BuiltProcessor],
+        processors: &[ProcessorSpec],
+        build: &mut BuildContext,
         exporters: Vec<ExporterSpec>,
         queues: QueueSet,
         metrics: Arc<SelfMetrics>,
@@ -70,30 +73,44 @@ impl Topology {
             ));
             routes.push(Route { name: spec.name, signals: spec.signals, tx });
         }
-        for p in processors {
-            health.register(ComponentKind::Processor, &p.name, None);
-            health.set(ComponentKind::Processor, &p.name, ComponentStatus::Ok);
-        }
-
-        let stop_intake = CancellationToken::new();
-        let mut workers = JoinSet::new();
         let mut senders = Vec::new();
+        let mut receivers = Vec::new();
         for signal in Signal::ALL {
             let (tx, rx) = bounded::<Batch>(signal.as_str(), config.queue_capacity);
             queues.add(tx.stats().clone());
             senders.push(tx);
+            receivers.push(rx);
+        }
+        let [traces, metrics_tx, logs] =
+            <[QueueSender<Batch>; 3]>::try_from(senders).unwrap_or_else(|_| unreachable!("three signals"));
+        build.logs = Some(LogEmitter::new(logs.clone()));
+        let processors = build_all(processors, build);
+        for p in &processors {
+            health.register(ComponentKind::Processor, &p.name, None);
+            health.set(ComponentKind::Processor, &p.name, ComponentStatus::Ok);
+        }
+
+        // Logs drain last, so what the other signals' processors emit while draining gets out.
+        let (stop_intake, stop_logs) = (CancellationToken::new(), CancellationToken::new());
+        let mut workers = JoinSet::new();
+        let mut logs_worker = None;
+        for (signal, rx) in Signal::ALL.into_iter().zip(receivers) {
             let chain: Vec<Arc<dyn Processor>> =
                 processors.iter().filter(|p| p.signals.contains(&signal)).map(|p| p.processor.clone()).collect();
             let outs: Vec<_> =
                 routes.iter().filter(|r| r.signals.contains(&signal)).map(|r| (r.name.clone(), r.tx.clone())).collect();
-            workers.spawn(run_worker(rx, chain, outs, stop_intake.clone(), metrics.clone()));
+            if signal == Signal::Logs {
+                logs_worker = Some(tokio::spawn(run_worker(rx, chain, outs, stop_logs.clone(), metrics.clone())));
+            } else {
+                workers.spawn(run_worker(rx, chain, outs, stop_intake.clone(), metrics.clone()));
+            }
         }
-        let [traces, metrics_tx, logs] =
-            <[QueueSender<Batch>; 3]>::try_from(senders).unwrap_or_else(|_| unreachable!("three signals"));
         Topology {
             ingest: Ingest::new(traces, metrics_tx, logs, metrics, config),
             stop_intake,
+            stop_logs,
             workers,
+            logs_worker,
             exporters: exporter_tasks,
             queues,
         }
@@ -110,8 +127,14 @@ impl Topology {
         self.stop_intake.cancel();
         drop(self.ingest);
         let queues = self.queues.clone();
+        let stop_logs = self.stop_logs.clone();
+        let logs_worker = self.logs_worker.take();
         let finish = async {
             while self.workers.join_next().await.is_some() {}
+            stop_logs.cancel();
+            if let Some(worker) = logs_worker {
+                let _ = worker.await;
+            }
             while self.exporters.join_next().await.is_some() {}
         };
         match tokio::time::timeout(deadline, finish).await {
@@ -134,6 +157,8 @@ async fn run_worker(
     metrics: Arc<SelfMetrics>,
 ) {
     let mut closed = false;
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let next = tokio::select! {
             biased;
@@ -142,9 +167,16 @@ async fn run_worker(
                 closed = true;
                 continue;
             }
+            _ = ticks.tick() => {
+                chain.iter().for_each(|p| p.tick());
+                continue;
+            }
             next = rx.recv() => next,
         };
-        let Some(mut batch) = next else { break };
+        let Some(mut batch) = next else {
+            chain.iter().for_each(|p| p.shutdown());
+            break;
+        };
         for processor in &chain {
             processor.process(&mut batch);
         }

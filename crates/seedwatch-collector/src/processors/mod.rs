@@ -11,7 +11,9 @@ use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 
 use crate::config::{Problem, component_entries, deserialize_at, pick_signals};
-use crate::pipeline::{Batch, Signal};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+
+use crate::pipeline::{Batch, Payload, QueueSender, Signal, Transport};
 use crate::telemetry::Exposition;
 
 /// Every processor type the collector knows.
@@ -25,6 +27,12 @@ const COMMON_KEYS: &[&str] = &["enabled", "signals"];
 pub trait Processor: Send + Sync + Debug {
     /// Handles one batch of a signal this processor was configured for.
     fn process(&self, batch: &mut Batch);
+
+    /// Called about once a second by each worker running this processor, for time-based work.
+    fn tick(&self) {}
+
+    /// Called once when the pipeline drains, before the logs pipeline closes: emit what is pending.
+    fn shutdown(&self) {}
 }
 
 /// What a processor can hook into while it is built.
@@ -32,6 +40,27 @@ pub trait Processor: Send + Sync + Debug {
 pub struct BuildContext {
     /// Metric sources rendered on `/metrics` after the collector's own.
     pub expositions: Vec<Arc<dyn Exposition>>,
+    /// Sends log records the collector makes into the logs pipeline (to the exporters).
+    pub logs: Option<LogEmitter>,
+}
+
+/// Puts log records made inside the collector into the logs pipeline. Never blocks: when the
+/// logs queue is full or closed the record is refused and the caller counts it.
+#[derive(Debug, Clone)]
+pub struct LogEmitter {
+    tx: QueueSender<Batch>,
+}
+
+impl LogEmitter {
+    /// An emitter into the given logs queue.
+    pub fn new(tx: QueueSender<Batch>) -> Self {
+        LogEmitter { tx }
+    }
+
+    /// Queues the records; false when there was no room (or the pipeline is closing).
+    pub fn try_emit(&self, request: ExportLogsServiceRequest) -> bool {
+        self.tx.try_send(Batch::new(Payload::Logs(request), Transport::Internal)).is_ok()
+    }
 }
 
 /// A parsed, validated processor config that can build the processor.
