@@ -2,6 +2,8 @@
 every GenAI dialect; PromQL answers equal what was sent: counts, errors, tokens, cost to the
 cent, and trace-id exemplars that point at the spans."""
 
+import json
+
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -79,7 +81,11 @@ def send(span_exporter) -> list[str]:
 
 
 def test_promql_answers_equal_what_was_sent(collector, tmp_path):
-    c = collector("processors:\n  agent_metrics: {}\n")
+    summaries = tmp_path / "summaries.jsonl"
+    c = collector(
+        "processors:\n  agent_metrics: {workflows: {idle_timeout: 1s}}\n"
+        f"exporters:\n  file/summaries: {{path: '{summaries}', signals: [logs]}}\n"
+    )
     prom = Prometheus(tmp_path, f"127.0.0.1:{c.admin_port}")
     try:
         span_exp, _, _ = exporters("http/protobuf", c.grpc, c.http)
@@ -117,5 +123,26 @@ def test_promql_answers_equal_what_was_sent(collector, tmp_path):
             for e in series["exemplars"]
         }
         assert exemplar_traces == set(trace_ids), exemplar_traces
+
+        # The workflow roll-up: every LLM call above sits under the one workflow root.
+        workflow_cost = prom.wait_for('modelseed_workflow_cost_usd_sum{workflow_type="model_analysis"}', expected_cost(), tolerance=0.005)
+        assert round(workflow_cost, 2) == round(expected_cost(), 2)
+        assert c.stop() == 0
+        records = [
+            r
+            for line in summaries.read_text().splitlines()
+            for rl in json.loads(line)["resourceLogs"]
+            for sl in rl["scopeLogs"]
+            for r in sl["logRecords"]
+        ]
+        assert len(records) == 1
+        attrs = {a["key"]: next(iter(a["value"].values())) for a in records[0]["attributes"]}
+        assert records[0]["traceId"] == trace_ids[0]
+        assert attrs["event.name"] == "seedwatch.workflow.summary"
+        assert attrs["workflow.type"] == "model_analysis" and attrs["workflow.status"] == "completed"
+        assert int(attrs["workflow.tool_calls"]) == len(TOOL_SPANS) and int(attrs["workflow.tool_errors"]) == 1
+        assert int(attrs["workflow.llm_calls"]) == len(LLM_SPANS) and int(attrs["workflow.llm_errors"]) == 1
+        assert abs(attrs["workflow.cost_usd"] - expected_cost()) < 0.005
+        assert attrs["workflow.cost_complete"] is False, "the gpt-99 call could not be priced"
     finally:
         prom.stop()

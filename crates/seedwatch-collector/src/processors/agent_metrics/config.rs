@@ -22,6 +22,9 @@ pub struct AgentMetricsConfig {
     /// LLM prices.
     #[serde(default)]
     pub pricing: PricingConfig,
+    /// Per-workflow roll-up of cost, tokens, tool calls and errors.
+    #[serde(default)]
+    pub workflows: WorkflowConfig,
 }
 
 impl Default for AgentMetricsConfig {
@@ -30,8 +33,53 @@ impl Default for AgentMetricsConfig {
             namespace: default_namespace(),
             cardinality: CardinalityConfig::default(),
             pricing: PricingConfig::default(),
+            workflows: WorkflowConfig::default(),
         }
     }
+}
+
+/// The workflow roll-up: spans of one trace arrive out of order and in different requests,
+/// so they are summed in bounded memory until the workflow can be closed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowConfig {
+    /// Once a workflow's root span has arrived, close it after this long without new spans
+    /// of its trace.
+    #[serde(default = "default_idle_timeout", with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// A trace whose workflow root never arrives is dropped after this long (counted).
+    #[serde(default = "default_max_wait", with = "humantime_serde")]
+    pub max_wait: Duration,
+    /// Traces held at once; beyond it the oldest is closed early (counted).
+    #[serde(default = "default_max_traces")]
+    pub max_traces: usize,
+    /// Send one summary log record per workflow to the exporters.
+    #[serde(default = "yes")]
+    pub summaries: bool,
+}
+
+impl Default for WorkflowConfig {
+    fn default() -> Self {
+        WorkflowConfig {
+            idle_timeout: default_idle_timeout(),
+            max_wait: default_max_wait(),
+            max_traces: default_max_traces(),
+            summaries: true,
+        }
+    }
+}
+
+fn default_idle_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_max_wait() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_max_traces() -> usize {
+    10_000
+}
+fn yes() -> bool {
+    true
 }
 
 fn default_namespace() -> String {
@@ -113,6 +161,21 @@ impl Validate for AgentMetricsConfig {
                 "pricing.reload_interval",
                 humantime::format_duration(self.pricing.reload_interval),
                 "at least 1s",
+            ));
+        }
+        let w = &self.workflows;
+        if w.max_traces == 0 || w.max_traces > 10_000_000 {
+            problems.push(Problem::found_expected(
+                "workflows.max_traces",
+                w.max_traces,
+                "a number between 1 and 10000000",
+            ));
+        }
+        if w.idle_timeout > w.max_wait {
+            problems.push(Problem::found_expected(
+                "workflows.idle_timeout",
+                humantime::format_duration(w.idle_timeout),
+                format!("at most `workflows.max_wait` ({})", humantime::format_duration(w.max_wait)),
             ));
         }
         if let Err(e) = validate_entries(&self.pricing.models, "pricing.models") {

@@ -4,6 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
@@ -13,6 +14,7 @@ use seedwatch_semconv::{AgentEvent, AttrValue, LlmCall, SpanFacts, SpanInfo, cla
 
 use super::families::Families;
 use super::pricing::LivePricing;
+use super::rollup::{Contribution, Rollup, Root};
 use crate::pipeline::{Batch, Payload};
 use crate::processors::Processor;
 
@@ -24,11 +26,12 @@ const NO_ROUTE: &str = "other";
 pub(super) struct AgentMetrics {
     families: Families,
     pricing: LivePricing,
+    rollup: Rollup,
 }
 
 impl AgentMetrics {
-    pub(super) fn new(families: Families, pricing: LivePricing) -> Self {
-        AgentMetrics { families, pricing }
+    pub(super) fn new(families: Families, pricing: LivePricing, rollup: Rollup) -> Self {
+        AgentMetrics { families, pricing, rollup }
     }
 }
 
@@ -41,13 +44,21 @@ impl Processor for AgentMetrics {
                 for rs in &req.resource_spans {
                     self.families.seen(rs.resource.as_ref(), now);
                     for span in rs.scope_spans.iter().flat_map(|ss| &ss.spans) {
-                        self.span(span, &pricing);
+                        self.span(span, rs.resource.as_ref(), &pricing);
                     }
                 }
             }
             Payload::Metrics(req) => self.families.resource_metrics(req, now),
             Payload::Logs(req) => req.resource_logs.iter().for_each(|rl| self.families.seen(rl.resource.as_ref(), now)),
         }
+    }
+
+    fn tick(&self) {
+        self.rollup.tick();
+    }
+
+    fn shutdown(&self) {
+        self.rollup.flush();
     }
 }
 
@@ -67,7 +78,7 @@ fn seconds(span: &Span) -> Option<f64> {
 }
 
 impl AgentMetrics {
-    fn span(&self, span: &Span, pricing: &PricingTable) {
+    fn span(&self, span: &Span, resource: Option<&Resource>, pricing: &PricingTable) {
         let mut facts = SpanFacts::default();
         let (mut method, mut route) = (None, None);
         for kv in &span.attributes {
@@ -88,6 +99,7 @@ impl AgentMetrics {
         let f = &self.families;
         match classify(&facts, info) {
             AgentEvent::Tool(tool) => {
+                self.rollup.contribute(&span.trace_id, Contribution::Tool { error: tool.error.is_some() });
                 f.tool_executions.inc(&[tool.name], 1.0);
                 if let Some(secs) = secs {
                     f.tool_duration.observe(&[tool.name], secs, trace);
@@ -96,12 +108,26 @@ impl AgentMetrics {
                     f.tool_errors.inc(&[tool.name, error], 1.0);
                 }
             }
-            AgentEvent::Llm(call) => self.llm(&call, secs, trace, pricing),
+            AgentEvent::Llm(call) => {
+                let cost = self.llm(&call, secs, trace, pricing);
+                let contribution = Contribution::Llm { error: call.error.is_some(), tokens: call.tokens, cost };
+                self.rollup.contribute(&span.trace_id, contribution);
+            }
             AgentEvent::Workflow(wf) => {
                 let status = if wf.error.is_some() { "failed" } else { "completed" };
                 if let Some(secs) = secs {
                     f.workflow_duration.observe(&[wf.name, status], secs, trace);
                 }
+                let root = Root {
+                    name: wf.name.to_owned(),
+                    id: wf.id.map(str::to_owned),
+                    failed: wf.error.is_some(),
+                    start_ns: span.start_time_unix_nano,
+                    end_ns: span.end_time_unix_nano,
+                    span_id: span.span_id.clone(),
+                    top_level: span.parent_span_id.is_empty(),
+                };
+                self.rollup.root(&span.trace_id, root, resource);
             }
             AgentEvent::Other => {}
         }
@@ -115,7 +141,8 @@ impl AgentMetrics {
         }
     }
 
-    fn llm(&self, call: &LlmCall<'_>, secs: Option<f64>, trace: Option<&[u8]>, pricing: &PricingTable) {
+    /// Updates the LLM series; returns the call's cost when known.
+    fn llm(&self, call: &LlmCall<'_>, secs: Option<f64>, trace: Option<&[u8]>, pricing: &PricingTable) -> Option<f64> {
         let f = &self.families;
         let labels = [call.provider, call.model];
         f.llm_requests.inc(&labels, 1.0);
@@ -158,5 +185,6 @@ impl AgentMetrics {
             Some(cost) => f.llm_cost.inc(&labels, cost),
             None => f.llm_cost_unknown.inc(&labels, 1.0),
         }
+        cost
     }
 }

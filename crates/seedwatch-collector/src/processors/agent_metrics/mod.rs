@@ -11,7 +11,8 @@ mod config;
 mod derive;
 mod families;
 mod pricing;
-mod resources;
+pub(super) mod resources;
+mod rollup;
 
 use std::sync::Arc;
 
@@ -48,9 +49,31 @@ impl BuildProcessor for Parsed {
             ttl: self.config.cardinality.series_ttl,
         };
         let registry = Arc::new(DerivedRegistry::new(&self.config.namespace, limits));
+        let own = Arc::new(DerivedRegistry::new("seedwatch", limits));
         let families = Families::register(&registry);
+        let rollup_metrics = rollup::RollupMetrics {
+            workflow_cost: registry.histogram(
+                seedwatch_semconv::metric_names::WORKFLOW_COST,
+                "Cost of each workflow in US dollars: its LLM calls summed",
+                &["workflow_type"],
+                &seedwatch_semconv::metric_names::WORKFLOW_COST_BUCKETS,
+            ),
+            evicted: own.counter(
+                "workflow_rollup_evicted",
+                "Traces left the workflow roll-up early: capacity (oldest closed to make room) or no_root (root never arrived)",
+                &["reason"],
+            ),
+            pending: own.gauge("workflow_rollup_pending", "Traces held by the workflow roll-up", &[]),
+            summaries: own.counter("workflow_summaries", "Workflow summary log records, emitted or dropped (logs queue full)", &["outcome"]),
+        };
         ctx.expositions.push(registry);
-        Arc::new(AgentMetrics::new(families, pricing::LivePricing::new(&self.config.pricing, self.table.clone())))
+        ctx.expositions.push(own);
+        let rollup = rollup::Rollup::new(self.config.workflows.clone(), rollup_metrics, ctx.logs.clone());
+        Arc::new(AgentMetrics::new(
+            families,
+            pricing::LivePricing::new(&self.config.pricing, self.table.clone()),
+            rollup,
+        ))
     }
 }
 

@@ -349,3 +349,161 @@ fn agent_resource_gauges_and_last_seen() {
     );
     assert!(!text.contains("999"), "GenAI client metrics never feed the derived series: {text}");
 }
+
+fn traces(spans: Vec<Span>) -> Payload {
+    Payload::Traces(ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: resource("modelseed-agent", "a-1"),
+            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+            ..Default::default()
+        }],
+    })
+}
+
+fn with_trace(mut s: Span, trace: u8, parent: bool) -> Span {
+    s.trace_id = vec![trace; 16];
+    if !parent {
+        s.parent_span_id.clear();
+    }
+    s
+}
+
+/// Builds the processor with a real logs queue behind its emitter.
+fn build_with_logs(yaml: &str) -> (Arc<dyn Processor>, BuildContext, crate::pipeline::QueueReceiver<Batch>) {
+    let parsed = parse(serde_norway::from_str(yaml).expect("yaml")).expect("valid config");
+    let (tx, rx) = crate::pipeline::bounded::<Batch>("logs", 1000);
+    let mut ctx = BuildContext { logs: Some(crate::processors::LogEmitter::new(tx)), ..Default::default() };
+    let processor = parsed.build(&mut ctx);
+    (processor, ctx, rx)
+}
+
+fn exposition(ctx: &BuildContext) -> String {
+    let mut out = String::new();
+    for e in &ctx.expositions {
+        e.encode(&mut out, ExpositionFormat::Text004);
+    }
+    out
+}
+
+#[tokio::test]
+async fn workflow_rollup_sums_children_that_arrive_before_the_root_and_emits_a_summary() {
+    let (p, ctx, mut logs) = build_with_logs("workflows: {idle_timeout: 0s}");
+    let llm = |input: i64, output: i64| {
+        with_trace(
+            span(
+                "chat",
+                &[
+                    ("gen_ai.operation.name", S("chat")),
+                    ("gen_ai.provider.name", S("openai")),
+                    ("gen_ai.request.model", S("gpt-4o")),
+                    ("gen_ai.usage.input_tokens", I(input)),
+                    ("gen_ai.usage.output_tokens", I(output)),
+                ],
+                100,
+                false,
+            ),
+            9,
+            true,
+        )
+    };
+    let tool = |error: bool| {
+        with_trace(
+            span(
+                "execute_tool fba",
+                &[("gen_ai.operation.name", S("execute_tool")), ("gen_ai.tool.name", S("run_metabolic_fba"))],
+                10,
+                error,
+            ),
+            9,
+            true,
+        )
+    };
+    // Children first, in two requests; the root last, in a third.
+    p.process(&mut Batch::new(traces(vec![llm(1_000_000, 0), tool(false)]), Transport::Grpc));
+    p.process(&mut Batch::new(traces(vec![llm(0, 100_000), tool(true)]), Transport::Grpc));
+    p.tick();
+    assert!(logs.stats().size() == 0, "no summary before the root arrives");
+    let root = with_trace(
+        span(
+            "invoke_workflow",
+            &[
+                ("gen_ai.operation.name", S("invoke_workflow")),
+                ("gen_ai.workflow.name", S("model_analysis")),
+                ("seedwatch.workflow.id", S("wf-7")),
+            ],
+            3000,
+            false,
+        ),
+        9,
+        false,
+    );
+    p.process(&mut Batch::new(traces(vec![root]), Transport::Grpc));
+    p.tick();
+
+    let text = exposition(&ctx);
+    // 1M input at 2.50 + 100k output at 10.00 per million.
+    assert!(
+        (value(&text, "modelseed_workflow_cost_usd_sum{workflow_type=\"model_analysis\"}") - 3.5).abs() < 1e-9,
+        "{text}"
+    );
+    assert_eq!(value(&text, "modelseed_workflow_cost_usd_count{workflow_type=\"model_analysis\"}"), 1.0);
+    assert_eq!(value(&text, "seedwatch_workflow_summaries_total{outcome=\"emitted\"}"), 1.0);
+
+    let batch = logs.recv().await.expect("a summary");
+    let Payload::Logs(req) = batch.payload() else { panic!("logs") };
+    let rl = &req.resource_logs[0];
+    assert_eq!(crate::processors::agent_metrics::resources::instance(rl.resource.as_ref()), ("modelseed-agent", "a-1"));
+    let record = &rl.scope_logs[0].log_records[0];
+    assert_eq!(record.trace_id, vec![9; 16]);
+    assert_eq!(record.event_name, "seedwatch.workflow.summary");
+    let attr =
+        |k: &str| record.attributes.iter().find(|kv| kv.key == k).and_then(|kv| kv.value.clone()).and_then(|v| v.value);
+    use any_value::Value as AV;
+    assert_eq!(attr("workflow.type"), Some(AV::StringValue("model_analysis".into())));
+    assert_eq!(attr("workflow.id"), Some(AV::StringValue("wf-7".into())));
+    assert_eq!(attr("workflow.status"), Some(AV::StringValue("completed".into())));
+    assert_eq!(attr("workflow.duration_seconds"), Some(AV::DoubleValue(3.0)));
+    assert_eq!(attr("workflow.tool_calls"), Some(AV::IntValue(2)));
+    assert_eq!(attr("workflow.tool_errors"), Some(AV::IntValue(1)));
+    assert_eq!(attr("workflow.llm_calls"), Some(AV::IntValue(2)));
+    assert_eq!(attr("workflow.tokens.input"), Some(AV::IntValue(1_000_000)));
+    assert_eq!(attr("workflow.cost_complete"), Some(AV::BoolValue(true)));
+    let Some(AV::DoubleValue(cost)) = attr("workflow.cost_usd") else { panic!("cost") };
+    assert!((cost - 3.5).abs() < 1e-9);
+}
+
+#[tokio::test]
+async fn rollup_memory_is_bounded_and_early_exits_are_counted() {
+    let (p, ctx, _logs) = build_with_logs("workflows: {max_traces: 2, idle_timeout: 1h, max_wait: 1h}");
+    let tool = |trace: u8| with_trace(span("t", &[("gen_ai.tool.name", S("x"))], 1, false), trace, true);
+    for trace in 1..=5 {
+        p.process(&mut Batch::new(traces(vec![tool(trace)]), Transport::Grpc));
+    }
+    p.tick();
+    let text = exposition(&ctx);
+    assert_eq!(value(&text, "seedwatch_workflow_rollup_evicted_total{reason=\"capacity\"}"), 3.0);
+    assert_eq!(value(&text, "seedwatch_workflow_rollup_pending"), 2.0);
+
+    let (p, ctx, _logs) = build_with_logs("workflows: {idle_timeout: 0s, max_wait: 0s}");
+    p.process(&mut Batch::new(traces(vec![tool(1)]), Transport::Grpc));
+    p.tick();
+    assert_eq!(value(&exposition(&ctx), "seedwatch_workflow_rollup_evicted_total{reason=\"no_root\"}"), 1.0);
+}
+
+#[tokio::test]
+async fn shutdown_closes_pending_workflows() {
+    let (p, ctx, mut logs) = build_with_logs("workflows: {idle_timeout: 1h, max_wait: 1h}");
+    let root = with_trace(
+        span("wf", &[("traceloop.span.kind", S("workflow")), ("traceloop.workflow.name", S("gapfill"))], 10, true),
+        3,
+        false,
+    );
+    p.process(&mut Batch::new(traces(vec![root]), Transport::Grpc));
+    p.tick();
+    assert_eq!(logs.stats().size(), 0, "idle timeout not reached");
+    p.shutdown();
+    assert_eq!(value(&exposition(&ctx), "modelseed_workflow_cost_usd_count{workflow_type=\"gapfill\"}"), 1.0);
+    let batch = logs.recv().await.expect("summary at shutdown");
+    let Payload::Logs(req) = batch.payload() else { panic!() };
+    assert_eq!(req.resource_logs[0].scope_logs[0].log_records[0].severity_text, "ERROR");
+}

@@ -1,0 +1,297 @@
+//! The workflow roll-up: per trace, the cost, tokens, tool calls and errors of the LLM and
+//! tool spans under the workflow (or agent) root. When the root has arrived and no span of the
+//! trace has come for `idle_timeout`, the workflow is closed: its cost is observed in
+//! `{ns}_workflow_cost_usd{workflow_type}` and a summary log record goes to the exporters.
+//! Memory is bounded by `max_traces`; what leaves early is counted in
+//! `seedwatch_workflow_rollup_evicted_total{reason}`.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use hashbrown::HashMap;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use seedwatch_semconv::Tokens;
+
+use super::config::WorkflowConfig;
+use crate::derived_metrics::{CounterFamily, GaugeFamily, HistogramFamily};
+use crate::processors::LogEmitter;
+
+/// What one agent span adds to its trace.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Contribution {
+    /// A tool call.
+    Tool { error: bool },
+    /// An LLM call with its tokens and cost (`None`: unknown).
+    Llm { error: bool, tokens: Tokens, cost: Option<f64> },
+}
+
+/// The workflow root span of a trace.
+#[derive(Debug, Clone)]
+pub(super) struct Root {
+    pub name: String,
+    pub id: Option<String>,
+    pub failed: bool,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub span_id: Vec<u8>,
+    /// No parent span: preferred over a nested workflow or agent span.
+    pub top_level: bool,
+}
+
+#[derive(Debug, Default)]
+struct Totals {
+    cost: f64,
+    unpriced_llm_calls: u64,
+    tokens: Tokens,
+    tool_calls: u64,
+    tool_errors: u64,
+    llm_calls: u64,
+    llm_errors: u64,
+}
+
+#[derive(Debug)]
+struct Pending {
+    root: Option<(Root, Option<Resource>)>,
+    totals: Totals,
+    first_seen: Instant,
+    last_update: Instant,
+}
+
+/// Metrics of the roll-up itself.
+#[derive(Debug)]
+pub(super) struct RollupMetrics {
+    pub workflow_cost: Arc<HistogramFamily>,
+    pub evicted: Arc<CounterFamily>,
+    pub pending: Arc<GaugeFamily>,
+    pub summaries: Arc<CounterFamily>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    traces: HashMap<[u8; 16], Pending>,
+    /// Trace ids in arrival order, for evicting the oldest in O(1); may hold ids already closed.
+    order: VecDeque<([u8; 16], Instant)>,
+}
+
+/// The roll-up.
+#[derive(Debug)]
+pub(super) struct Rollup {
+    config: WorkflowConfig,
+    state: Mutex<State>,
+    metrics: RollupMetrics,
+    emitter: Option<LogEmitter>,
+}
+
+fn trace_key(trace_id: &[u8]) -> Option<[u8; 16]> {
+    <[u8; 16]>::try_from(trace_id).ok()
+}
+
+impl Rollup {
+    pub(super) fn new(config: WorkflowConfig, metrics: RollupMetrics, emitter: Option<LogEmitter>) -> Self {
+        Rollup { config, state: Mutex::new(State::default()), metrics, emitter }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a tool or LLM span to its trace.
+    pub(super) fn contribute(&self, trace_id: &[u8], c: Contribution) {
+        let Some(key) = trace_key(trace_id) else { return };
+        let mut closed = Vec::new();
+        {
+            let mut state = self.lock();
+            let pending = self.entry(&mut state, key, &mut closed);
+            let t = &mut pending.totals;
+            match c {
+                Contribution::Tool { error } => {
+                    t.tool_calls += 1;
+                    t.tool_errors += u64::from(error);
+                }
+                Contribution::Llm { error, tokens, cost } => {
+                    t.llm_calls += 1;
+                    t.llm_errors += u64::from(error);
+                    t.tokens.input += tokens.input;
+                    t.tokens.output += tokens.output;
+                    t.tokens.cache_read += tokens.cache_read;
+                    t.tokens.cache_creation += tokens.cache_creation;
+                    t.tokens.reasoning += tokens.reasoning;
+                    match cost {
+                        Some(cost) => t.cost += cost,
+                        None => t.unpriced_llm_calls += 1,
+                    }
+                }
+            }
+        }
+        self.close(closed);
+    }
+
+    /// Records a workflow root span of a trace (a top-level one wins over a nested one).
+    pub(super) fn root(&self, trace_id: &[u8], root: Root, resource: Option<&Resource>) {
+        let Some(key) = trace_key(trace_id) else { return };
+        let mut closed = Vec::new();
+        {
+            let mut state = self.lock();
+            let pending = self.entry(&mut state, key, &mut closed);
+            let replace = match &pending.root {
+                None => true,
+                Some((current, _)) => root.top_level && !current.top_level,
+            };
+            if replace {
+                pending.root = Some((root, resource.cloned()));
+            }
+        }
+        self.close(closed);
+    }
+
+    /// The trace's pending entry, making room first if the table is full.
+    fn entry<'s>(&self, state: &'s mut State, key: [u8; 16], closed: &mut Vec<([u8; 16], Pending)>) -> &'s mut Pending {
+        let now = Instant::now();
+        if !state.traces.contains_key(&key) {
+            while state.traces.len() >= self.config.max_traces {
+                let Some((oldest, _)) = state.order.pop_front() else { break };
+                if let Some(p) = state.traces.remove(&oldest) {
+                    self.metrics.evicted.inc(&["capacity"], 1.0);
+                    closed.push((oldest, p));
+                }
+            }
+            state.order.push_back((key, now));
+        }
+        let pending = state.traces.entry(key).or_insert_with(|| Pending {
+            root: None,
+            totals: Totals::default(),
+            first_seen: now,
+            last_update: now,
+        });
+        pending.last_update = now;
+        pending
+    }
+
+    /// Closes idle workflows and drops traces whose root never came.
+    pub(super) fn tick(&self) {
+        let now = Instant::now();
+        let mut closed = Vec::new();
+        {
+            let mut state = self.lock();
+            let (idle, max_wait) = (self.config.idle_timeout, self.config.max_wait);
+            let due: Vec<[u8; 16]> = state
+                .traces
+                .iter()
+                .filter(|(_, p)| {
+                    let quiet = now.saturating_duration_since(p.last_update);
+                    (p.root.is_some() && quiet >= idle) || now.saturating_duration_since(p.first_seen) >= max_wait
+                })
+                .map(|(k, _)| *k)
+                .collect();
+            for key in due {
+                if let Some(p) = state.traces.remove(&key) {
+                    if p.root.is_none() {
+                        self.metrics.evicted.inc(&["no_root"], 1.0);
+                    }
+                    closed.push((key, p));
+                }
+            }
+            let State { traces, order } = &mut *state;
+            order.retain(|(k, _)| traces.contains_key(k));
+            self.metrics.pending.set(&[], traces.len() as f64);
+        }
+        self.close(closed);
+    }
+
+    /// Closes every pending workflow that has a root (at shutdown).
+    pub(super) fn flush(&self) {
+        let drained: Vec<_> = {
+            let mut state = self.lock();
+            state.order.clear();
+            state.traces.drain().collect()
+        };
+        self.close(drained);
+    }
+
+    fn close(&self, closed: Vec<([u8; 16], Pending)>) {
+        let mut records = Vec::new();
+        for (trace_id, pending) in closed {
+            let Some((root, resource)) = pending.root else { continue };
+            self.metrics.workflow_cost.observe(&[&root.name], pending.totals.cost, Some(&trace_id));
+            if self.config.summaries && self.emitter.is_some() {
+                records.push(summary(&trace_id, &root, resource, &pending.totals));
+            }
+        }
+        if records.is_empty() {
+            return;
+        }
+        let n = records.len() as f64;
+        let emitted =
+            self.emitter.as_ref().is_some_and(|e| e.try_emit(ExportLogsServiceRequest { resource_logs: records }));
+        self.metrics.summaries.inc(&[if emitted { "emitted" } else { "dropped" }], n);
+        if !emitted {
+            tracing::warn!(records = n, "workflow summaries dropped: the logs queue is full or closing");
+        }
+    }
+}
+
+fn kv(key: &str, value: any_value::Value) -> KeyValue {
+    KeyValue { key: key.to_owned(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
+}
+
+fn int(key: &str, v: u64) -> KeyValue {
+    kv(key, any_value::Value::IntValue(i64::try_from(v).unwrap_or(i64::MAX)))
+}
+
+/// The workflow summary: one log record, `event.name = seedwatch.workflow.summary`.
+fn summary(trace_id: &[u8; 16], root: &Root, resource: Option<Resource>, t: &Totals) -> ResourceLogs {
+    use any_value::Value::{BoolValue, DoubleValue, StringValue};
+    let status = if root.failed { "failed" } else { "completed" };
+    let duration = root.end_ns.saturating_sub(root.start_ns) as f64 / 1e9;
+    let mut attributes = vec![
+        kv("event.name", StringValue("seedwatch.workflow.summary".into())),
+        kv("workflow.type", StringValue(root.name.clone())),
+        kv("workflow.status", StringValue(status.into())),
+        kv("workflow.duration_seconds", DoubleValue(duration)),
+        kv("workflow.cost_usd", DoubleValue(t.cost)),
+        kv("workflow.cost_complete", BoolValue(t.unpriced_llm_calls == 0)),
+        int("workflow.tokens.input", t.tokens.input),
+        int("workflow.tokens.output", t.tokens.output),
+        int("workflow.tokens.cache_read", t.tokens.cache_read),
+        int("workflow.tokens.cache_creation", t.tokens.cache_creation),
+        int("workflow.tokens.reasoning", t.tokens.reasoning),
+        int("workflow.tool_calls", t.tool_calls),
+        int("workflow.tool_errors", t.tool_errors),
+        int("workflow.llm_calls", t.llm_calls),
+        int("workflow.llm_errors", t.llm_errors),
+    ];
+    if let Some(id) = &root.id {
+        attributes.push(kv("workflow.id", StringValue(id.clone())));
+    }
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let (severity, text) = if root.failed { (SeverityNumber::Error, "ERROR") } else { (SeverityNumber::Info, "INFO") };
+    let record = LogRecord {
+        time_unix_nano: root.end_ns,
+        observed_time_unix_nano: now,
+        severity_number: severity as i32,
+        severity_text: text.into(),
+        body: Some(AnyValue { value: Some(StringValue(format!("workflow {} {status}", root.name))) }),
+        attributes,
+        trace_id: trace_id.to_vec(),
+        span_id: root.span_id.clone(),
+        event_name: "seedwatch.workflow.summary".into(),
+        ..Default::default()
+    };
+    ResourceLogs {
+        resource,
+        scope_logs: vec![ScopeLogs {
+            scope: Some(InstrumentationScope {
+                name: "seedwatch.workflow".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                ..Default::default()
+            }),
+            log_records: vec![record],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
