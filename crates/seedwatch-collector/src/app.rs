@@ -121,7 +121,7 @@ impl RunningCollector {
         let admin_state = AdminState {
             health: health.clone(),
             registries: Arc::new(vec![registry]),
-            expositions: Arc::new(build.expositions),
+            expositions: Arc::new(vec![build.derived.clone() as Arc<dyn crate::telemetry::Exposition>]),
         };
         let stop_admin = CancellationToken::new();
         let admin = {

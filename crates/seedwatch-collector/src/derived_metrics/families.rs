@@ -17,6 +17,16 @@ pub struct CounterFamily {
 }
 
 impl CounterFamily {
+    /// The full metric name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The label names.
+    pub fn labels(&self) -> &'static [&'static str] {
+        self.labels
+    }
+
     pub(super) fn new(name: String, help: &str, labels: &'static [&'static str], limits: SeriesLimits) -> Self {
         CounterFamily { name, help: help.to_owned(), labels, series: Mutex::new(Series::new(labels.len(), limits)) }
     }
@@ -59,6 +69,16 @@ pub struct GaugeFamily {
 }
 
 impl GaugeFamily {
+    /// The full metric name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The label names.
+    pub fn labels(&self) -> &'static [&'static str] {
+        self.labels
+    }
+
     pub(super) fn new(name: String, help: &str, labels: &'static [&'static str], limits: SeriesLimits) -> Self {
         GaugeFamily { name, help: help.to_owned(), labels, series: Mutex::new(Series::new(labels.len(), limits)) }
     }
@@ -118,6 +138,16 @@ pub struct HistogramFamily {
 }
 
 impl HistogramFamily {
+    /// The full metric name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The label names.
+    pub fn labels(&self) -> &'static [&'static str] {
+        self.labels
+    }
+
     pub(super) fn new(
         name: String,
         help: &str,

@@ -16,11 +16,9 @@ pub use series::SeriesLimits;
 
 use crate::telemetry::{Exposition, ExpositionFormat};
 
-/// A set of derived metric families sharing a namespace and limits.
-#[derive(Debug)]
+/// Every derived metric family of the collector, rendered once on `/metrics`.
+#[derive(Debug, Default)]
 pub struct DerivedRegistry {
-    namespace: String,
-    limits: SeriesLimits,
     families: Mutex<Vec<Family>>,
 }
 
@@ -32,44 +30,97 @@ enum Family {
 }
 
 impl DerivedRegistry {
-    /// An empty registry; family names are prefixed with `namespace_`.
-    pub fn new(namespace: &str, limits: SeriesLimits) -> Self {
-        DerivedRegistry { namespace: namespace.to_owned(), limits, families: Mutex::new(Vec::new()) }
+    /// An empty registry.
+    pub fn new() -> Self {
+        DerivedRegistry::default()
     }
 
-    fn full_name(&self, name: &str) -> String {
-        format!("{}_{name}", self.namespace)
-    }
-
-    /// Registers a counter `namespace_name` (exposed as `..._total`).
-    pub fn counter(&self, name: &str, help: &str, labels: &'static [&'static str]) -> Arc<CounterFamily> {
-        let family = Arc::new(CounterFamily::new(self.full_name(name), help, labels, self.limits));
-        self.lock().push(Family::Counter(family.clone()));
+    /// Registers a counter `name` (exposed as `name_total`). Registering a name again with
+    /// the same labels returns the same family, so two processors writing one metric share it.
+    pub fn counter(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &'static [&'static str],
+        limits: SeriesLimits,
+    ) -> Arc<CounterFamily> {
+        let mut families = self.lock();
+        if let Some(Family::Counter(c)) = families.iter().find(|f| f.name() == name && f.labels() == labels) {
+            return c.clone();
+        }
+        let family = Arc::new(CounterFamily::new(name.to_owned(), help, labels, limits));
+        register(&mut families, Family::Counter(family.clone()));
         family
     }
 
-    /// Registers a gauge `namespace_name`.
-    pub fn gauge(&self, name: &str, help: &str, labels: &'static [&'static str]) -> Arc<GaugeFamily> {
-        let family = Arc::new(GaugeFamily::new(self.full_name(name), help, labels, self.limits));
-        self.lock().push(Family::Gauge(family.clone()));
+    /// Registers a gauge `name` (shared like [`DerivedRegistry::counter`]).
+    pub fn gauge(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &'static [&'static str],
+        limits: SeriesLimits,
+    ) -> Arc<GaugeFamily> {
+        let mut families = self.lock();
+        if let Some(Family::Gauge(g)) = families.iter().find(|f| f.name() == name && f.labels() == labels) {
+            return g.clone();
+        }
+        let family = Arc::new(GaugeFamily::new(name.to_owned(), help, labels, limits));
+        register(&mut families, Family::Gauge(family.clone()));
         family
     }
 
-    /// Registers a histogram `namespace_name` with the given upper bounds.
+    /// Registers a histogram `name` with the given upper bounds (shared like counters).
     pub fn histogram(
         &self,
         name: &str,
         help: &str,
         labels: &'static [&'static str],
         buckets: &[f64],
+        limits: SeriesLimits,
     ) -> Arc<HistogramFamily> {
-        let family = Arc::new(HistogramFamily::new(self.full_name(name), help, labels, buckets, self.limits));
-        self.lock().push(Family::Histogram(family.clone()));
+        let mut families = self.lock();
+        if let Some(Family::Histogram(h)) = families.iter().find(|f| f.name() == name && f.labels() == labels) {
+            return h.clone();
+        }
+        let family = Arc::new(HistogramFamily::new(name.to_owned(), help, labels, buckets, limits));
+        register(&mut families, Family::Histogram(family.clone()));
         family
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Family>> {
         self.families.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Adds a family unless its name is taken by one of another kind or labels; such a clash can
+/// only come from code, and is logged rather than exposing the name twice.
+fn register(families: &mut Vec<Family>, family: Family) {
+    if families.iter().any(|f| f.name() == family.name()) {
+        tracing::error!(
+            metric = family.name(),
+            "a derived metric name is registered twice with different kinds or labels; the second is not exposed"
+        );
+        return;
+    }
+    families.push(family);
+}
+
+impl Family {
+    fn name(&self) -> &str {
+        match self {
+            Family::Counter(c) => c.name(),
+            Family::Gauge(g) => g.name(),
+            Family::Histogram(h) => h.name(),
+        }
+    }
+
+    fn labels(&self) -> &'static [&'static str] {
+        match self {
+            Family::Counter(c) => c.labels(),
+            Family::Gauge(g) => g.labels(),
+            Family::Histogram(h) => h.labels(),
+        }
     }
 }
 

@@ -3,13 +3,36 @@ use std::time::Duration;
 use super::*;
 use crate::telemetry::{Exposition, ExpositionFormat};
 
-fn registry(max_series: usize, ttl: Duration) -> DerivedRegistry {
-    DerivedRegistry::new("modelseed", SeriesLimits { max_series, ttl })
+struct R {
+    inner: DerivedRegistry,
+    limits: SeriesLimits,
 }
 
-fn render(r: &DerivedRegistry, format: ExpositionFormat) -> String {
+impl R {
+    fn counter(&self, name: &str, help: &str, labels: &'static [&'static str]) -> std::sync::Arc<CounterFamily> {
+        self.inner.counter(&format!("modelseed_{name}"), help, labels, self.limits)
+    }
+    fn gauge(&self, name: &str, help: &str, labels: &'static [&'static str]) -> std::sync::Arc<GaugeFamily> {
+        self.inner.gauge(&format!("modelseed_{name}"), help, labels, self.limits)
+    }
+    fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &'static [&'static str],
+        b: &[f64],
+    ) -> std::sync::Arc<HistogramFamily> {
+        self.inner.histogram(&format!("modelseed_{name}"), help, labels, b, self.limits)
+    }
+}
+
+fn registry(max_series: usize, ttl: Duration) -> R {
+    R { inner: DerivedRegistry::new(), limits: SeriesLimits { max_series, ttl } }
+}
+
+fn render(r: &R, format: ExpositionFormat) -> String {
     let mut out = String::new();
-    r.encode(&mut out, format);
+    r.inner.encode(&mut out, format);
     out
 }
 
@@ -100,4 +123,19 @@ fn gauges_keep_the_last_value() {
     g.set(&["agent", "a-1"], f64::NAN);
     let text = render(&r, ExpositionFormat::Text004);
     assert!(text.contains("# TYPE modelseed_memory_usage_bytes gauge\nmodelseed_memory_usage_bytes{service=\"agent\",instance=\"a-1\"} 7\n"), "{text}");
+}
+
+#[test]
+fn the_same_family_registered_twice_is_shared_and_exposed_once() {
+    let r = registry(100, Duration::from_secs(3600));
+    let a = r.counter("tool_executions", "Tool executions", &["tool_name"]);
+    let b = r.counter("tool_executions", "Tool executions", &["tool_name"]);
+    a.inc(&["x"], 1.0);
+    b.inc(&["x"], 1.0);
+    let clash = r.gauge("tool_executions", "not a counter", &["tool_name"]);
+    clash.set(&["x"], 99.0);
+    let text = render(&r, ExpositionFormat::Text004);
+    assert_eq!(text.matches("# TYPE modelseed_tool_executions_total").count(), 1, "{text}");
+    assert!(text.contains("modelseed_tool_executions_total{tool_name=\"x\"} 2\n"));
+    assert!(!text.contains("99"));
 }

@@ -13,8 +13,8 @@ use serde_norway::{Mapping, Value};
 use crate::config::{Problem, component_entries, deserialize_at, pick_signals};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 
+use crate::derived_metrics::DerivedRegistry;
 use crate::pipeline::{Batch, Payload, QueueSender, Signal, Transport};
-use crate::telemetry::Exposition;
 
 /// Every processor type the collector knows.
 pub const REGISTRY: &[ProcessorFactory] = &[agent_metrics::FACTORY, resource::FACTORY];
@@ -38,8 +38,8 @@ pub trait Processor: Send + Sync + Debug {
 /// What a processor can hook into while it is built.
 #[derive(Debug, Default)]
 pub struct BuildContext {
-    /// Metric sources rendered on `/metrics` after the collector's own.
-    pub expositions: Vec<Arc<dyn Exposition>>,
+    /// Derived metric families, rendered once on `/metrics`.
+    pub derived: Arc<DerivedRegistry>,
     /// Sends log records the collector makes into the logs pipeline (to the exporters).
     pub logs: Option<LogEmitter>,
 }

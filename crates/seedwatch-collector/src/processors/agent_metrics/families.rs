@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use seedwatch_semconv::metric_names as names;
 
-use crate::derived_metrics::{CounterFamily, DerivedRegistry, GaugeFamily, HistogramFamily};
+use super::Namespaced;
+use crate::derived_metrics::{CounterFamily, GaugeFamily, HistogramFamily};
 
 /// Upper bounds of `{ns}_request_duration_seconds` (agents' HTTP server spans).
 const REQUEST_DURATION_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -32,7 +33,7 @@ pub(super) struct Families {
 }
 
 impl Families {
-    pub(super) fn register(r: &DerivedRegistry) -> Self {
+    pub(super) fn register(r: &Namespaced<'_>) -> Self {
         Families {
             tool_executions: r.counter(names::TOOL_EXECUTIONS, "Tool executions", &["tool_name"]),
             tool_errors: r.counter(names::TOOL_ERRORS, "Tool executions that failed", &["tool_name", "error_type"]),

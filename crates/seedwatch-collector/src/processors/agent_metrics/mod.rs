@@ -23,7 +23,7 @@ use self::derive::AgentMetrics;
 use self::families::Families;
 use super::{BuildContext, BuildProcessor, Processor, ProcessorFactory};
 use crate::config::{Problem, parse_section};
-use crate::derived_metrics::{DerivedRegistry, SeriesLimits};
+use crate::derived_metrics::{CounterFamily, DerivedRegistry, GaugeFamily, HistogramFamily, SeriesLimits};
 use crate::pipeline::Signal;
 
 /// Registry entry.
@@ -48,32 +48,66 @@ impl BuildProcessor for Parsed {
             max_series: self.config.cardinality.max_series_per_metric,
             ttl: self.config.cardinality.series_ttl,
         };
-        let registry = Arc::new(DerivedRegistry::new(&self.config.namespace, limits));
-        let own = Arc::new(DerivedRegistry::new("seedwatch", limits));
-        let families = Families::register(&registry);
+        let ns = Namespaced { registry: &ctx.derived, namespace: &self.config.namespace, limits };
+        let families = Families::register(&ns);
         let rollup_metrics = rollup::RollupMetrics {
-            workflow_cost: registry.histogram(
+            workflow_cost: ns.histogram(
                 seedwatch_semconv::metric_names::WORKFLOW_COST,
                 "Cost of each workflow in US dollars: its LLM calls summed",
                 &["workflow_type"],
                 &seedwatch_semconv::metric_names::WORKFLOW_COST_BUCKETS,
             ),
-            evicted: own.counter(
-                "workflow_rollup_evicted",
+            evicted: ctx.derived.counter(
+                "seedwatch_workflow_rollup_evicted",
                 "Traces left the workflow roll-up early: capacity (oldest closed to make room) or no_root (root never arrived)",
                 &["reason"],
+                limits,
             ),
-            pending: own.gauge("workflow_rollup_pending", "Traces held by the workflow roll-up", &[]),
-            summaries: own.counter("workflow_summaries", "Workflow summary log records, emitted or dropped (logs queue full)", &["outcome"]),
+            pending: ctx.derived.gauge("seedwatch_workflow_rollup_pending", "Traces held by the workflow roll-up", &[], limits),
+            summaries: ctx.derived.counter(
+                "seedwatch_workflow_summaries",
+                "Workflow summary log records, emitted or dropped (logs queue full)",
+                &["outcome"],
+                limits,
+            ),
         };
-        ctx.expositions.push(registry);
-        ctx.expositions.push(own);
         let rollup = rollup::Rollup::new(self.config.workflows.clone(), rollup_metrics, ctx.logs.clone());
         Arc::new(AgentMetrics::new(
             families,
             pricing::LivePricing::new(&self.config.pricing, self.table.clone()),
             rollup,
         ))
+    }
+}
+
+/// The shared registry seen through this processor's namespace and limits.
+pub(super) struct Namespaced<'a> {
+    registry: &'a DerivedRegistry,
+    namespace: &'a str,
+    limits: SeriesLimits,
+}
+
+impl Namespaced<'_> {
+    fn name(&self, name: &str) -> String {
+        format!("{}_{name}", self.namespace)
+    }
+
+    pub(super) fn counter(&self, name: &str, help: &str, labels: &'static [&'static str]) -> Arc<CounterFamily> {
+        self.registry.counter(&self.name(name), help, labels, self.limits)
+    }
+
+    pub(super) fn gauge(&self, name: &str, help: &str, labels: &'static [&'static str]) -> Arc<GaugeFamily> {
+        self.registry.gauge(&self.name(name), help, labels, self.limits)
+    }
+
+    pub(super) fn histogram(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &'static [&'static str],
+        buckets: &[f64],
+    ) -> Arc<HistogramFamily> {
+        self.registry.histogram(&self.name(name), help, labels, buckets, self.limits)
     }
 }
 

@@ -4,7 +4,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Sta
 
 use super::*;
 use crate::pipeline::{Batch, Payload, Transport};
-use crate::telemetry::ExpositionFormat;
+use crate::telemetry::{Exposition, ExpositionFormat};
 
 enum V {
     S(&'static str),
@@ -58,7 +58,7 @@ fn run_payloads(yaml: &str, payloads: Vec<Payload>) -> String {
         processor.process(&mut Batch::new(payload, Transport::Grpc));
     }
     let mut out = String::new();
-    ctx.expositions[0].encode(&mut out, ExpositionFormat::Text004);
+    ctx.derived.encode(&mut out, ExpositionFormat::Text004);
     out
 }
 
@@ -258,7 +258,7 @@ fn pricing_file_is_reloaded_when_it_changes() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     send(llm());
     let mut out = String::new();
-    ctx.expositions[0].encode(&mut out, ExpositionFormat::Text004);
+    ctx.derived.encode(&mut out, ExpositionFormat::Text004);
     assert_eq!(
         value(&out, "modelseed_llm_cost_usd_total{provider=\"local\",model=\"m\"}"),
         11.0,
@@ -379,9 +379,7 @@ fn build_with_logs(yaml: &str) -> (Arc<dyn Processor>, BuildContext, crate::pipe
 
 fn exposition(ctx: &BuildContext) -> String {
     let mut out = String::new();
-    for e in &ctx.expositions {
-        e.encode(&mut out, ExpositionFormat::Text004);
-    }
+    ctx.derived.encode(&mut out, ExpositionFormat::Text004);
     out
 }
 
