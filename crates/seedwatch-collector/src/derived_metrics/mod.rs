@@ -44,13 +44,13 @@ impl DerivedRegistry {
         labels: &'static [&'static str],
         limits: SeriesLimits,
     ) -> Arc<CounterFamily> {
-        let mut families = self.lock();
-        if let Some(Family::Counter(c)) = families.iter().find(|f| f.name() == name && f.labels() == labels) {
-            return c.clone();
-        }
-        let family = Arc::new(CounterFamily::new(name.to_owned(), help, labels, limits));
-        register(&mut families, Family::Counter(family.clone()));
-        family
+        self.get_or_register(
+            name,
+            labels,
+            |f| if let Family::Counter(c) = f { Some(c.clone()) } else { None },
+            || Arc::new(CounterFamily::new(name.to_owned(), help, labels, limits)),
+            Family::Counter,
+        )
     }
 
     /// Registers a gauge `name` (shared like [`DerivedRegistry::counter`]).
@@ -61,13 +61,13 @@ impl DerivedRegistry {
         labels: &'static [&'static str],
         limits: SeriesLimits,
     ) -> Arc<GaugeFamily> {
-        let mut families = self.lock();
-        if let Some(Family::Gauge(g)) = families.iter().find(|f| f.name() == name && f.labels() == labels) {
-            return g.clone();
-        }
-        let family = Arc::new(GaugeFamily::new(name.to_owned(), help, labels, limits));
-        register(&mut families, Family::Gauge(family.clone()));
-        family
+        self.get_or_register(
+            name,
+            labels,
+            |f| if let Family::Gauge(g) = f { Some(g.clone()) } else { None },
+            || Arc::new(GaugeFamily::new(name.to_owned(), help, labels, limits)),
+            Family::Gauge,
+        )
     }
 
     /// Registers a histogram `name` with the given upper bounds (shared like counters).
@@ -79,31 +79,47 @@ impl DerivedRegistry {
         buckets: &[f64],
         limits: SeriesLimits,
     ) -> Arc<HistogramFamily> {
+        self.get_or_register(
+            name,
+            labels,
+            |f| if let Family::Histogram(h) = f { Some(h.clone()) } else { None },
+            || Arc::new(HistogramFamily::new(name.to_owned(), help, labels, buckets, limits)),
+            Family::Histogram,
+        )
+    }
+
+    /// The family of that name, kind and labels if registered; else a new one, registered
+    /// unless its name is taken by another kind or labels (a clash only code can cause:
+    /// logged, and the new family is left unexposed rather than exposing the name twice).
+    fn get_or_register<F>(
+        &self,
+        name: &str,
+        labels: &'static [&'static str],
+        same_kind: impl Fn(&Family) -> Option<Arc<F>>,
+        make: impl FnOnce() -> Arc<F>,
+        wrap: fn(Arc<F>) -> Family,
+    ) -> Arc<F> {
         let mut families = self.lock();
-        if let Some(Family::Histogram(h)) = families.iter().find(|f| f.name() == name && f.labels() == labels) {
-            return h.clone();
+        if let Some(existing) =
+            families.iter().filter(|f| f.name() == name && f.labels() == labels).find_map(&same_kind)
+        {
+            return existing;
         }
-        let family = Arc::new(HistogramFamily::new(name.to_owned(), help, labels, buckets, limits));
-        register(&mut families, Family::Histogram(family.clone()));
+        let family = make();
+        if families.iter().any(|f| f.name() == name) {
+            tracing::error!(
+                metric = name,
+                "a derived metric name is registered twice with different kinds or labels; the second is not exposed"
+            );
+        } else {
+            families.push(wrap(family.clone()));
+        }
         family
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Family>> {
         self.families.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// Adds a family unless its name is taken by one of another kind or labels; such a clash can
-/// only come from code, and is logged rather than exposing the name twice.
-fn register(families: &mut Vec<Family>, family: Family) {
-    if families.iter().any(|f| f.name() == family.name()) {
-        tracing::error!(
-            metric = family.name(),
-            "a derived metric name is registered twice with different kinds or labels; the second is not exposed"
-        );
-        return;
-    }
-    families.push(family);
 }
 
 impl Family {

@@ -153,8 +153,11 @@ impl Rollup {
         let now = Instant::now();
         if !state.traces.contains_key(&key) {
             while state.traces.len() >= self.config.max_traces {
-                let Some((oldest, _)) = state.order.pop_front() else { break };
-                if let Some(p) = state.traces.remove(&oldest) {
+                let Some((oldest, seen)) = state.order.pop_front() else { break };
+                // Skip stale entries: that trace was closed (and maybe seen again since).
+                if state.traces.get(&oldest).is_some_and(|p| p.first_seen == seen)
+                    && let Some(p) = state.traces.remove(&oldest)
+                {
                     self.metrics.evicted.inc(&["capacity"], 1.0);
                     closed.push((oldest, p));
                 }
@@ -196,7 +199,7 @@ impl Rollup {
                 }
             }
             let State { traces, order } = &mut *state;
-            order.retain(|(k, _)| traces.contains_key(k));
+            order.retain(|(k, seen)| traces.get(k).is_some_and(|p| p.first_seen == *seen));
             self.metrics.pending.set(&[], traces.len() as f64);
         }
         self.close(closed);
