@@ -1,0 +1,296 @@
+//! `seedwatch-loadgen`: sends realistic agent traces over OTLP gRPC or HTTP/protobuf as fast as
+//! the receiver takes them (or for a fixed number of requests), and reports accepted spans/s,
+//! MB/s and latency percentiles.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bytes::{Buf, BufMut, Bytes};
+use clap::{Parser, ValueEnum};
+use hdrhistogram::Histogram;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::Message;
+use seedwatch_loadgen::traffic::{Dialect, SPANS_PER_TRACE, TrafficConfig, request};
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+
+/// Send realistic LLM-agent OTLP traffic.
+#[derive(Debug, Parser)]
+#[command(name = "seedwatch-loadgen", version)]
+struct Args {
+    /// OTLP endpoint (`http://host:4317` for grpc, `http://host:4318` for http).
+    #[arg(long, default_value = "http://127.0.0.1:4317")]
+    endpoint: String,
+    /// Transport.
+    #[arg(long, value_enum, default_value_t = Protocol::Grpc)]
+    protocol: Protocol,
+    /// Concurrent in-flight requests.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// How long to send.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Stop after this many requests (whichever comes first with --duration).
+    #[arg(long)]
+    requests: Option<u64>,
+    /// Spans per request (rounded to whole traces of 10 spans).
+    #[arg(long, default_value_t = 100)]
+    batch_size: usize,
+    /// genai, openllmetry, openinference, openlit or mixed.
+    #[arg(long, default_value = "mixed")]
+    dialect: Dialect,
+    /// Distinct service instances.
+    #[arg(long, default_value_t = 50)]
+    services: usize,
+    /// Fraction of tool and LLM spans that fail.
+    #[arg(long, default_value_t = 0.05)]
+    error_rate: f64,
+    /// Distinct pre-encoded requests, sent round robin (keeps the generator cheap).
+    #[arg(long, default_value_t = 512)]
+    pool: u64,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Protocol {
+    Grpc,
+    Http,
+}
+
+#[derive(Default)]
+struct Totals {
+    requests_ok: AtomicU64,
+    requests_refused: AtomicU64,
+    requests_failed: AtomicU64,
+    spans_sent: AtomicU64,
+    spans_accepted: AtomicU64,
+    bytes_sent: AtomicU64,
+}
+
+enum Outcome {
+    Accepted { rejected: u64 },
+    Refused,
+    Failed(String),
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.batch_size < SPANS_PER_TRACE {
+        bail!("--batch-size must be at least {SPANS_PER_TRACE} (one whole trace)");
+    }
+    if args.concurrency == 0 || args.pool == 0 {
+        bail!("--concurrency and --pool must be at least 1");
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let cfg = TrafficConfig {
+        dialect: args.dialect,
+        services: args.services,
+        error_rate: args.error_rate,
+        traces_per_request: args.batch_size / SPANS_PER_TRACE,
+    };
+    let spans_per_request = (cfg.traces_per_request * SPANS_PER_TRACE) as u64;
+    let pool: Arc<Vec<Bytes>> =
+        Arc::new((0..args.pool).map(|n| Bytes::from(request(&cfg, n).encode_to_vec())).collect());
+    let client = Client::connect(&args).await?;
+    let totals = Arc::new(Totals::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.concurrency {
+        let (client, pool, totals, stop, next) =
+            (client.clone(), pool.clone(), totals.clone(), stop.clone(), next.clone());
+        let (limit, deadline) = (args.requests, started + args.duration);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
+            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if limit.is_some_and(|l| n >= l) {
+                    break;
+                }
+                let body = pool[(n % pool.len() as u64) as usize].clone();
+                let len = body.len() as u64;
+                let sent_at = Instant::now();
+                let outcome = client.send(body).await;
+                let _ = latencies.record(sent_at.elapsed().as_micros().max(1) as u64);
+                totals.bytes_sent.fetch_add(len, Ordering::Relaxed);
+                totals.spans_sent.fetch_add(spans_per_request, Ordering::Relaxed);
+                match outcome {
+                    Outcome::Accepted { rejected } => {
+                        totals.requests_ok.fetch_add(1, Ordering::Relaxed);
+                        totals.spans_accepted.fetch_add(spans_per_request.saturating_sub(rejected), Ordering::Relaxed);
+                    }
+                    Outcome::Refused => {
+                        totals.requests_refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Outcome::Failed(err) => {
+                        if totals.requests_failed.fetch_add(1, Ordering::Relaxed) == 0 {
+                            eprintln!("seedwatch-loadgen: request failed: {err}");
+                        }
+                    }
+                }
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
+    for task in tasks {
+        latencies.add(task.await.context("sender task")?).context("merging latencies")?;
+    }
+    stop.store(true, Ordering::Relaxed);
+    report(&args, &totals, &latencies, started.elapsed());
+    if totals.requests_ok.load(Ordering::Relaxed) == 0 {
+        bail!("no request was accepted");
+    }
+    Ok(())
+}
+
+fn report(args: &Args, t: &Totals, lat: &Histogram<u64>, elapsed: Duration) {
+    let secs = elapsed.as_secs_f64();
+    let accepted = t.spans_accepted.load(Ordering::Relaxed);
+    let mb = t.bytes_sent.load(Ordering::Relaxed) as f64 / 1e6;
+    let ms = |q: f64| lat.value_at_quantile(q) as f64 / 1000.0;
+    let report = serde_json::json!({
+        "protocol": format!("{:?}", args.protocol).to_lowercase(),
+        "seconds": secs,
+        "requests_ok": t.requests_ok.load(Ordering::Relaxed),
+        "requests_refused": t.requests_refused.load(Ordering::Relaxed),
+        "requests_failed": t.requests_failed.load(Ordering::Relaxed),
+        "spans_sent": t.spans_sent.load(Ordering::Relaxed),
+        "spans_accepted": accepted,
+        "spans_per_second": accepted as f64 / secs,
+        "megabytes_per_second": mb / secs,
+        "latency_ms": {"p50": ms(0.50), "p90": ms(0.90), "p99": ms(0.99), "max": lat.max() as f64 / 1000.0},
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        println!(
+            "{:?} {:.1}s: {} spans accepted ({:.0}/s, {:.1} MB/s); requests ok {} refused {} failed {}; latency ms p50 {:.2} p90 {:.2} p99 {:.2} max {:.2}",
+            args.protocol,
+            secs,
+            accepted,
+            accepted as f64 / secs,
+            mb / secs,
+            report["requests_ok"],
+            report["requests_refused"],
+            report["requests_failed"],
+            ms(0.5),
+            ms(0.9),
+            ms(0.99),
+            lat.max() as f64 / 1000.0
+        );
+    }
+}
+
+/// One connection (gRPC: one HTTP/2 channel, multiplexed; HTTP: a pooled client).
+#[derive(Clone)]
+enum Client {
+    Grpc(tonic::client::Grpc<tonic::transport::Channel>),
+    Http(reqwest::Client, String),
+}
+
+const TRACE_EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+impl Client {
+    async fn connect(args: &Args) -> anyhow::Result<Client> {
+        Ok(match args.protocol {
+            Protocol::Grpc => {
+                let channel = tonic::transport::Endpoint::from_shared(args.endpoint.clone())
+                    .context("--endpoint")?
+                    .connect()
+                    .await
+                    .with_context(|| format!("connecting to {}", args.endpoint))?;
+                Client::Grpc(tonic::client::Grpc::new(channel))
+            }
+            Protocol::Http => {
+                let client = reqwest::Client::builder()
+                    .pool_max_idle_per_host(args.concurrency)
+                    .build()
+                    .context("HTTP client")?;
+                Client::Http(client, format!("{}/v1/traces", args.endpoint.trim_end_matches('/')))
+            }
+        })
+    }
+
+    async fn send(&self, body: Bytes) -> Outcome {
+        match self {
+            Client::Grpc(grpc) => {
+                let mut grpc = grpc.clone();
+                if let Err(e) = grpc.ready().await {
+                    return Outcome::Failed(e.to_string());
+                }
+                let path = http::uri::PathAndQuery::from_static(TRACE_EXPORT);
+                match grpc.unary(tonic::Request::new(body), path, RawCodec).await {
+                    Ok(resp) => Outcome::Accepted { rejected: rejected(resp.into_inner()) },
+                    Err(s) if matches!(s.code(), tonic::Code::Unavailable | tonic::Code::ResourceExhausted) => {
+                        Outcome::Refused
+                    }
+                    Err(s) => Outcome::Failed(s.to_string()),
+                }
+            }
+            Client::Http(client, url) => {
+                let resp = client.post(url).header("content-type", "application/x-protobuf").body(body).send().await;
+                match resp {
+                    Ok(r) if r.status().is_success() => match r.bytes().await {
+                        Ok(b) => Outcome::Accepted { rejected: rejected(b) },
+                        Err(e) => Outcome::Failed(e.to_string()),
+                    },
+                    Ok(r) if matches!(r.status().as_u16(), 429 | 503) => Outcome::Refused,
+                    Ok(r) => Outcome::Failed(format!("HTTP {}", r.status())),
+                    Err(e) => Outcome::Failed(e.to_string()),
+                }
+            }
+        }
+    }
+}
+
+fn rejected(response: Bytes) -> u64 {
+    ExportTraceServiceResponse::decode(response)
+        .ok()
+        .and_then(|r| r.partial_success)
+        .map_or(0, |p| p.rejected_spans.max(0) as u64)
+}
+
+/// Sends pre-encoded request bytes as they are; hands response bytes back.
+struct RawCodec;
+struct RawEncoder;
+struct RawDecoder;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = RawEncoder;
+    type Decoder = RawDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+impl Encoder for RawEncoder {
+    type Item = Bytes;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawDecoder {
+    type Item = Bytes;
+    type Error = tonic::Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
