@@ -36,5 +36,5 @@ step "rust tests"
 cargo test --locked --workspace
 
 step "end-to-end tests"
-cargo build --locked --bin seedwatch
+cargo build --locked --bin seedwatch --bin seedwatch-loadgen
 PATH="$PWD/.venv-tests/bin:$PATH" .venv-tests/bin/python -m pytest -c tests/pytest.ini -q

@@ -99,15 +99,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let spans_per_request = (cfg.traces_per_request * SPANS_PER_TRACE) as u64;
     let pool: Arc<Vec<Bytes>> =
         Arc::new((0..args.pool).map(|n| Bytes::from(request(&cfg, n).encode_to_vec())).collect());
-    let client = Client::connect(&args).await?;
+    // One connection per sender for gRPC: a single HTTP/2 connection's flow-control windows
+    // would otherwise cap throughput below what the receiver can take.
+    let mut clients = Vec::with_capacity(args.concurrency);
+    for _ in 0..args.concurrency {
+        clients.push(Client::connect(&args).await?);
+    }
     let totals = Arc::new(Totals::default());
     let stop = Arc::new(AtomicBool::new(false));
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.concurrency {
-        let (client, pool, totals, stop, next) =
-            (client.clone(), pool.clone(), totals.clone(), stop.clone(), next.clone());
+    for client in clients {
+        let (pool, totals, stop, next) = (pool.clone(), totals.clone(), stop.clone(), next.clone());
         let (limit, deadline) = (args.requests, started + args.duration);
         tasks.push(tokio::spawn(async move {
             let mut latencies = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
@@ -191,7 +195,7 @@ fn report(args: &Args, t: &Totals, lat: &Histogram<u64>, elapsed: Duration) {
     }
 }
 
-/// One connection (gRPC: one HTTP/2 channel, multiplexed; HTTP: a pooled client).
+/// One sender's connection (gRPC: an HTTP/2 channel; HTTP: a keep-alive client).
 #[derive(Clone)]
 enum Client {
     Grpc(tonic::client::Grpc<tonic::transport::Channel>),

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Throughput of seedwatch against Rotel (a pass-through Rust OTel collector) on the same
+# traffic, in one run: the receiver under test is pinned to CPU 0, the load generator to CPU 1.
+# For each receiver and protocol it reports accepted spans/s, spans per CPU-second of the
+# receiver process, and the receiver's peak RSS, then the seedwatch/Rotel ratios.
+#
+#   bench/throughput.sh [duration, default 20s]
+#
+# Needs: taskset (util-linux), a release build (made here), Rotel from PyPI (installed into
+# .venv-bench here). Reads /proc, so Linux only. Loopback ports 24317-24320 and 28889.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-20s}
+CONCURRENCY=${CONCURRENCY:-16}
+BATCH=${BATCH:-100}
+CLK_TCK=$(getconf CLK_TCK)
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+cargo build --release --locked -q -p seedwatch-collector -p seedwatch-loadgen
+[ -x .venv-bench/bin/python ] || python3 -m venv .venv-bench
+.venv-bench/bin/pip install -q --disable-pip-version-check rotel==0.0.1a15
+ROTEL=$(.venv-bench/bin/python -c 'import rotel, pathlib; print(pathlib.Path(rotel.__file__).parent / "rotel-agent")')
+SEEDWATCH=target/release/seedwatch
+LOADGEN=target/release/seedwatch-loadgen
+
+cat > "$WORK/seedwatch.yaml" <<YAML
+receivers:
+  otlp:
+    grpc: {endpoint: "127.0.0.1:24317"}
+    http: {endpoint: "127.0.0.1:24318"}
+admin: {endpoint: "127.0.0.1:28889"}
+processors:
+  agent_metrics: {}
+service: {log: {level: warn}}
+YAML
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+wait_port() {
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on $1" >&2; return 1
+}
+
+# run NAME PROTOCOL PORT -- receiver command...
+run() {
+  local name=$1 protocol=$2 port=$3; shift 4
+  taskset -c 0 "$@" >"$WORK/$name.log" 2>&1 &
+  local pid=$!
+  wait_port "$port"
+  sleep 1
+  local before; before=$(cpu_ticks "$pid")
+  local endpoint="http://127.0.0.1:$port"
+  local out
+  out=$(taskset -c 1 "$LOADGEN" --protocol "$protocol" --endpoint "$endpoint" --duration "$DURATION" \
+        --concurrency "$CONCURRENCY" --batch-size "$BATCH" --json)
+  local after; after=$(cpu_ticks "$pid")
+  local rss; rss=$(peak_rss_kib "$pid")
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  python3 - "$name" "$protocol" "$out" "$before" "$after" "$CLK_TCK" "$rss" >>"$WORK/results.tsv" <<'PY'
+import json, sys
+name, proto, out, before, after, tck, rss = sys.argv[1:]
+r = json.loads(out)
+cpu = (int(after) - int(before)) / int(tck)
+print("\t".join(map(str, [name, proto, r["spans_accepted"], r["seconds"], r["spans_per_second"], cpu,
+                          r["spans_accepted"] / cpu if cpu else 0, int(rss) / 1024, r["latency_ms"]["p99"],
+                          r["requests_refused"], r["requests_failed"]])))
+PY
+}
+
+for protocol in grpc http; do
+  port=24317; [ "$protocol" = http ] && port=24318
+  run rotel "$protocol" "$port" -- "$ROTEL" start --otlp-grpc-endpoint 127.0.0.1:24317 \
+      --otlp-http-endpoint 127.0.0.1:24318 --exporter blackhole --pid-file "$WORK/rotel.pid"
+  run seedwatch "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch.yaml"
+done
+
+python3 - "$WORK/results.tsv" "$DURATION" "$CONCURRENCY" "$BATCH" <<'PY'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+print(f"duration {sys.argv[2]}, concurrency {sys.argv[3]}, {sys.argv[4]} spans/request, receiver on CPU 0, load generator on CPU 1\n")
+print("| receiver | protocol | spans accepted | spans/s | receiver CPU s | spans per CPU-second | peak RSS MiB | p99 ms | refused | failed |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+by = {}
+for name, proto, spans, secs, sps, cpu, per_cpu, rss, p99, refused, failed in rows:
+    by[(name, proto)] = (float(sps), float(per_cpu), float(rss))
+    print(f"| {name} | {proto} | {int(spans)} | {float(sps):,.0f} | {float(cpu):.2f} | {float(per_cpu):,.0f} | {float(rss):.1f} | {float(p99):.2f} | {refused} | {failed} |")
+print()
+print("| protocol | seedwatch/Rotel spans/s | seedwatch/Rotel spans per CPU-second | seedwatch/Rotel peak RSS |")
+print("|---|---|---|---|")
+for proto in ("grpc", "http"):
+    if ("rotel", proto) in by and ("seedwatch", proto) in by:
+        r, s = by[("rotel", proto)], by[("seedwatch", proto)]
+        print(f"| {proto} | {s[0]/r[0]:.2f} | {s[1]/r[1]:.2f} | {s[2]/r[2]:.2f} |")
+PY
