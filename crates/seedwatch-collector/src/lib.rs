@@ -10,6 +10,7 @@ pub mod config;
 pub mod derived_metrics;
 pub mod exporters;
 pub mod health;
+pub mod otlp_wire;
 pub mod pipeline;
 pub mod processors;
 pub mod receivers;

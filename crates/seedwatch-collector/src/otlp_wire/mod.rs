@@ -1,0 +1,12 @@
+//! Reading OTLP protobuf in place, without materialising it: the receivers validate trace
+//! requests with one pass and the derivation reads only the fields it needs, borrowed. Full
+//! decoding with prost happens only for consumers that need the whole structure.
+
+mod reader;
+mod traces;
+
+pub use reader::{RECURSION_LIMIT, WireError};
+pub use traces::{SpanRef, TraceVisitor, Validate, key_value, resource_message, walk_request};
+
+#[cfg(test)]
+mod tests;

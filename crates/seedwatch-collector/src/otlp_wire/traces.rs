@@ -1,0 +1,298 @@
+//! One validating pass over an encoded `ExportTraceServiceRequest`, visiting what derivation
+//! needs (resources, span attributes, span headers) as borrowed slices. Every field of the
+//! schema is checked as prost would check it, so bytes this accepts decode with prost.
+
+use seedwatch_semconv::AttrValue;
+
+use super::reader::{Reader, Wire, WireError, bytes, expect, message, string, varint};
+
+/// The fixed part of a span.
+#[derive(Debug, Clone, Default)]
+pub struct SpanRef<'a> {
+    /// 16 bytes when valid.
+    pub trace_id: &'a [u8],
+    /// 8 bytes when valid.
+    pub span_id: &'a [u8],
+    /// Empty or 8 bytes when valid.
+    pub parent_span_id: &'a [u8],
+    /// The span name.
+    pub name: &'a str,
+    /// `SpanKind` as an integer.
+    pub kind: i32,
+    /// Start, Unix nanoseconds.
+    pub start_time_unix_nano: u64,
+    /// End, Unix nanoseconds.
+    pub end_time_unix_nano: u64,
+    /// `StatusCode` as an integer (0 unset, 1 ok, 2 error).
+    pub status_code: i32,
+}
+
+/// Receives what the walk finds, in wire order within each span.
+pub trait TraceVisitor<'a> {
+    /// The resource (encoded `Resource`) of the spans that follow, if the request has one.
+    fn resource(&mut self, _resource: Option<&'a [u8]>) {}
+    /// One scalar attribute of the span being walked (arrays, maps and bytes are skipped).
+    fn span_attribute(&mut self, _key: &'a str, _value: AttrValue<'a>) {}
+    /// The span just walked; its attributes were passed before.
+    fn span(&mut self, _span: &SpanRef<'a>) {}
+}
+
+/// A visitor that wants nothing: validation only.
+pub struct Validate;
+impl TraceVisitor<'_> for Validate {}
+
+/// Walks and validates a whole request.
+pub fn walk_request<'a>(buf: &'a [u8], v: &mut impl TraceVisitor<'a>) -> Result<(), WireError> {
+    let depth = super::reader::RECURSION_LIMIT;
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => resource_spans(message(&mut r, wire, depth)?, depth - 1, v)?,
+            _ => r.skip(wire, field, depth)?,
+        }
+    }
+    Ok(())
+}
+
+fn resource_spans<'a>(buf: &'a [u8], depth: u32, v: &mut impl TraceVisitor<'a>) -> Result<(), WireError> {
+    // The resource may come after the spans on the wire: find it first (without descending).
+    let mut resource = None;
+    let mut find = Reader::new(buf);
+    while !find.is_empty() {
+        let (field, wire) = find.key()?;
+        match (field, wire) {
+            (1, Wire::Len) => resource = Some(find.len_delimited()?),
+            (_, Wire::Len) => drop(find.len_delimited()?),
+            _ => find.skip(wire, field, depth.max(1))?,
+        }
+    }
+    v.resource(resource);
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => resource_message(message(&mut r, wire, depth)?, depth - 1)?,
+            2 => scope_spans(message(&mut r, wire, depth)?, depth - 1, v)?,
+            3 => drop(string(&mut r, wire)?),
+            _ => r.skip(wire, field, depth)?,
+        }
+    }
+    Ok(())
+}
+
+/// Validates an encoded `Resource`.
+pub fn resource_message(buf: &[u8], depth: u32) -> Result<(), WireError> {
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => key_value(message(&mut r, wire, depth)?, depth - 1, &mut |_, _| {})?,
+            2 => drop(varint(&mut r, wire)?),
+            3 => entity_ref(message(&mut r, wire, depth)?, depth - 1)?,
+            _ => r.skip(wire, field, depth)?,
+        }
+    }
+    Ok(())
+}
+
+fn entity_ref(buf: &[u8], depth: u32) -> Result<(), WireError> {
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1..=4 => drop(string(&mut r, wire)?),
+            _ => r.skip(wire, field, depth)?,
+        }
+    }
+    Ok(())
+}
+
+fn scope_spans<'a>(buf: &'a [u8], depth: u32, v: &mut impl TraceVisitor<'a>) -> Result<(), WireError> {
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => scope(message(&mut r, wire, depth)?, depth - 1)?,
+            2 => span(message(&mut r, wire, depth)?, depth - 1, v)?,
+            3 => drop(string(&mut r, wire)?),
+            _ => r.skip(wire, field, depth)?,
+        }
+    }
+    Ok(())
+}
+
+fn scope(buf: &[u8], depth: u32) -> Result<(), WireError> {
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 | 2 => drop(string(&mut r, wire)?),
+            3 => key_value(message(&mut r, wire, depth)?, depth - 1, &mut |_, _| {})?,
+            4 => drop(varint(&mut r, wire)?),
+            _ => r.skip(wire, field, depth)?,
+        }
+    }
+    Ok(())
+}
+
+fn span<'a>(buf: &'a [u8], depth: u32, v: &mut impl TraceVisitor<'a>) -> Result<(), WireError> {
+    let mut s = SpanRef::default();
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => s.trace_id = bytes(&mut r, wire)?,
+            2 => s.span_id = bytes(&mut r, wire)?,
+            3 => drop(string(&mut r, wire)?),
+            4 => s.parent_span_id = bytes(&mut r, wire)?,
+            5 => s.name = string(&mut r, wire)?,
+            6 => s.kind = varint(&mut r, wire)? as i32,
+            7 => {
+                expect(wire, Wire::Fixed64)?;
+                s.start_time_unix_nano = r.fixed64()?;
+            }
+            8 => {
+                expect(wire, Wire::Fixed64)?;
+                s.end_time_unix_nano = r.fixed64()?;
+            }
+            9 => key_value(message(&mut r, wire, depth)?, depth - 1, &mut |k, val| v.span_attribute(k, val))?,
+            10 | 12 | 14 => drop(varint(&mut r, wire)?),
+            11 => event(message(&mut r, wire, depth)?, depth - 1)?,
+            13 => link(message(&mut r, wire, depth)?, depth - 1)?,
+            15 => s.status_code = status(message(&mut r, wire, depth)?, depth - 1)?,
+            16 => {
+                expect(wire, Wire::Fixed32)?;
+                r.fixed32()?;
+            }
+            _ => r.skip(wire, field, depth)?,
+        }
+    }
+    v.span(&s);
+    Ok(())
+}
+
+fn event(buf: &[u8], depth: u32) -> Result<(), WireError> {
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => {
+                expect(wire, Wire::Fixed64)?;
+                r.fixed64()?;
+            }
+            2 => drop(string(&mut r, wire)?),
+            3 => key_value(message(&mut r, wire, depth)?, depth - 1, &mut |_, _| {})?,
+            4 => drop(varint(&mut r, wire)?),
+            _ => r.skip(wire, field, depth)?,
+        }
+    }
+    Ok(())
+}
+
+fn link(buf: &[u8], depth: u32) -> Result<(), WireError> {
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 | 2 => drop(bytes(&mut r, wire)?),
+            3 => drop(string(&mut r, wire)?),
+            4 => key_value(message(&mut r, wire, depth)?, depth - 1, &mut |_, _| {})?,
+            5 => drop(varint(&mut r, wire)?),
+            6 => {
+                expect(wire, Wire::Fixed32)?;
+                r.fixed32()?;
+            }
+            _ => r.skip(wire, field, depth)?,
+        }
+    }
+    Ok(())
+}
+
+fn status(buf: &[u8], depth: u32) -> Result<i32, WireError> {
+    let mut code = 0;
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            2 => drop(string(&mut r, wire)?),
+            3 => code = varint(&mut r, wire)? as i32,
+            _ => r.skip(wire, field, depth)?,
+        }
+    }
+    Ok(code)
+}
+
+/// Validates a `KeyValue`; hands scalar values to `visit`.
+pub fn key_value<'a>(
+    buf: &'a [u8],
+    depth: u32,
+    visit: &mut impl FnMut(&'a str, AttrValue<'a>),
+) -> Result<(), WireError> {
+    let (mut key, mut value) = ("", None);
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => key = string(&mut r, wire)?,
+            2 => value = any_value(message(&mut r, wire, depth)?, depth - 1)?,
+            3 => drop(varint(&mut r, wire)?),
+            _ => r.skip(wire, field, depth)?,
+        }
+    }
+    if let Some(value) = value {
+        visit(key, value);
+    }
+    Ok(())
+}
+
+/// Validates an `AnyValue`; returns it when it is a scalar (the last value field wins, as in
+/// prost's oneof merge).
+fn any_value(buf: &[u8], depth: u32) -> Result<Option<AttrValue<'_>>, WireError> {
+    let mut value = None;
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        value = match field {
+            1 => Some(AttrValue::Str(string(&mut r, wire)?)),
+            2 => Some(AttrValue::Bool(varint(&mut r, wire)? != 0)),
+            3 => Some(AttrValue::Int(varint(&mut r, wire)? as i64)),
+            4 => {
+                expect(wire, Wire::Fixed64)?;
+                Some(AttrValue::Double(f64::from_bits(r.fixed64()?)))
+            }
+            5 | 6 => {
+                let inner = message(&mut r, wire, depth)?;
+                values(inner, depth - 1, field == 6)?;
+                None
+            }
+            7 => {
+                bytes(&mut r, wire)?;
+                None
+            }
+            8 => {
+                varint(&mut r, wire)?;
+                None
+            }
+            _ => {
+                r.skip(wire, field, depth)?;
+                value
+            }
+        };
+    }
+    Ok(value)
+}
+
+/// `ArrayValue` (repeated AnyValue) or `KeyValueList` (repeated KeyValue), field 1.
+fn values(buf: &[u8], depth: u32, key_values: bool) -> Result<(), WireError> {
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 if key_values => key_value(message(&mut r, wire, depth)?, depth - 1, &mut |_, _| {})?,
+            1 => drop(any_value(message(&mut r, wire, depth)?, depth - 1)?),
+            _ => r.skip(wire, field, depth)?,
+        }
+    }
+    Ok(())
+}
