@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+import time
 
 import pytest
 import requests
@@ -17,7 +18,13 @@ def test_promtool_check_metrics_passes(collector):
     span_exp, _, log_exp = exporters("http/protobuf", c.grpc, c.http)
     send_traces(span_exp)  # workflow and tool spans: derived families get series
     send_logs(log_exp)
-    body = requests.get(f"{c.admin}/metrics", timeout=5)
+    # Derivation runs on the pipeline worker after acceptance: wait until it has caught up.
+    deadline = time.monotonic() + 10
+    while True:
+        body = requests.get(f"{c.admin}/metrics", timeout=5)
+        if 'modelseed_tool_executions_total{tool_name="tool_0"} 6' in body.text or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert body.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     check = subprocess.run([PROMTOOL, "check", "metrics"], input=body.text, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr

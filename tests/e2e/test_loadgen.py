@@ -3,6 +3,7 @@ counted, over both transports, and the derived series see its traffic."""
 
 import json
 import subprocess
+import time
 
 import pytest
 
@@ -25,5 +26,11 @@ def test_loadgen_counts_match_the_collector(collector, protocol, label):
     assert report["requests_ok"] == 40 and report["spans_accepted"] == 1200
     assert report["latency_ms"]["p50"] > 0
     assert c.metric(f'seedwatch_receiver_accepted_spans_total{{transport="{label}"}}') == 1200
-    tools = sum(v for k, v in c.metrics().items() if k.startswith("modelseed_tool_executions_total{"))
+    # Derivation runs on the pipeline worker after acceptance: wait for it to catch up.
+    deadline = time.monotonic() + 10
+    while True:
+        tools = sum(v for k, v in c.metrics().items() if k.startswith("modelseed_tool_executions_total{"))
+        if tools == 40 * 3 * 6 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert tools == 40 * 3 * 6, "6 tool calls in each of the 3 traces per request"

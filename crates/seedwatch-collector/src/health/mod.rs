@@ -227,7 +227,12 @@ mod tests {
         let health = Health::new(queues.clone());
         let (tx, _rx) = bounded::<Batch>("traces", 1);
         queues.add(tx.stats().clone());
-        let batch = Batch::new(crate::pipeline::Payload::Traces(Default::default()), crate::pipeline::Transport::Grpc);
+        let batch = Batch::new(
+            crate::pipeline::Payload::Traces(
+                opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest::default().into(),
+            ),
+            crate::pipeline::Transport::Grpc,
+        );
         assert_eq!(health.summary().status, OverallStatus::Healthy);
         futures::executor::block_on(tx.send(batch)).expect("send");
         let summary = health.summary();

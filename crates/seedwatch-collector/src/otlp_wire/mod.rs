@@ -6,7 +6,7 @@ mod reader;
 mod traces;
 
 pub use reader::{RECURSION_LIMIT, WireError};
-pub use traces::{SpanRef, TraceVisitor, Validate, key_value, resource_message, walk_request};
+pub use traces::{SpanRef, TraceVisitor, Validate, key_value, resource_attributes, resource_message, walk_request};
 
 #[cfg(test)]
 mod tests;

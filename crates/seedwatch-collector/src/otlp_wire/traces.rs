@@ -296,3 +296,18 @@ fn values(buf: &[u8], depth: u32, key_values: bool) -> Result<(), WireError> {
     }
     Ok(())
 }
+
+/// Hands each scalar attribute of an encoded `Resource` to `visit` (already validated bytes;
+/// a malformed one stops the walk with the error).
+pub fn resource_attributes<'a>(buf: &'a [u8], mut visit: impl FnMut(&'a str, AttrValue<'a>)) -> Result<(), WireError> {
+    let depth = super::reader::RECURSION_LIMIT;
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => key_value(message(&mut r, wire, depth)?, depth - 1, &mut visit)?,
+            _ => r.skip(wire, field, depth)?,
+        }
+    }
+    Ok(())
+}

@@ -2,10 +2,9 @@
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 
-use super::Signal;
+use super::{Signal, TraceData};
 
 /// How a batch reached the collector; the `transport` label of receiver metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,11 +34,11 @@ impl Transport {
     }
 }
 
-/// The decoded OTLP request a batch carries.
+/// The OTLP request a batch carries.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
-    /// A trace export request.
-    Traces(ExportTraceServiceRequest),
+    /// A trace export request (kept encoded until something needs it decoded).
+    Traces(TraceData),
     /// A metrics export request.
     Metrics(ExportMetricsServiceRequest),
     /// A logs export request.
@@ -59,17 +58,11 @@ impl Payload {
     /// Counts the items (spans, data points, log records) in the payload.
     pub fn count_items(&self) -> u64 {
         match self {
-            Payload::Traces(req) => count_spans(req),
+            Payload::Traces(data) => data.spans(),
             Payload::Metrics(req) => count_metric_points(req),
             Payload::Logs(req) => count_log_records(req),
         }
     }
-}
-
-/// Number of spans in a trace request.
-fn count_spans(req: &ExportTraceServiceRequest) -> u64 {
-    let spans: usize = req.resource_spans.iter().flat_map(|rs| &rs.scope_spans).map(|ss| ss.spans.len()).sum();
-    spans as u64
 }
 
 /// Number of data points in a metrics request (every point of every metric type).

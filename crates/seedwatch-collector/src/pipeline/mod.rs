@@ -13,6 +13,7 @@ mod config;
 mod queue;
 mod signal;
 mod topology;
+mod trace_data;
 
 use std::sync::{Arc, RwLock};
 
@@ -21,6 +22,7 @@ pub use config::PipelineConfig;
 pub use queue::{QueueReceiver, QueueSender, QueueStats, SendError, Weighted, bounded};
 pub use signal::Signal;
 pub use topology::{DrainOutcome, Topology};
+pub use trace_data::TraceData;
 
 /// The queues of a running collector, read by the metrics and health endpoints.
 #[derive(Debug, Clone, Default)]

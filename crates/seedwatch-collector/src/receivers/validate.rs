@@ -38,8 +38,10 @@ fn valid_id(id: &[u8], len: usize) -> bool {
 pub fn drop_invalid(payload: &mut Payload) -> Rejection {
     let mut rejection = Rejection::default();
     match payload {
-        Payload::Traces(req) => {
-            for ss in req.resource_spans.iter_mut().flat_map(|rs| &mut rs.scope_spans) {
+        // Received bytes were scanned on arrival: they stay raw only when every id is valid.
+        Payload::Traces(data) if data.is_raw_only() => rejection,
+        Payload::Traces(data) => {
+            for ss in data.request_mut().resource_spans.iter_mut().flat_map(|rs| &mut rs.scope_spans) {
                 let before = ss.spans.len();
                 let mut first_bad = None;
                 ss.spans.retain(|span| {
@@ -113,7 +115,7 @@ mod tests {
 
     #[test]
     fn spans_with_bad_ids_are_removed_and_reported() {
-        let mut payload = Payload::Traces(ExportTraceServiceRequest {
+        let mut payload = Payload::Traces(crate::pipeline::TraceData::from(ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {
                 scope_spans: vec![ScopeSpans {
                     spans: vec![
@@ -126,7 +128,7 @@ mod tests {
                 }],
                 ..Default::default()
             }],
-        });
+        }));
         let r = drop_invalid(&mut payload);
         assert_eq!(r.count, 3);
         assert_eq!(r.message, "3 spans rejected; first: span `short`: trace_id must be 16 bytes and not all zero");

@@ -51,7 +51,7 @@ impl Exporter for FileExporter {
     async fn export(&mut self, batch: &Batch) -> Result<(), ExportError> {
         self.line.clear();
         let encoded = match batch.payload() {
-            Payload::Traces(req) => serde_json::to_writer(&mut self.line, req),
+            Payload::Traces(data) => serde_json::to_writer(&mut self.line, data.request()),
             Payload::Metrics(req) => serde_json::to_writer(&mut self.line, req),
             Payload::Logs(req) => serde_json::to_writer(&mut self.line, req),
         };

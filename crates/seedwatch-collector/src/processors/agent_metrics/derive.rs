@@ -1,20 +1,22 @@
-//! The span path: one pass over each span's attributes, one classification, a few counter
-//! and histogram updates. Nothing from the span is copied unless it becomes a new series.
+//! The span path: one walk over the received bytes; per span, its scalar attributes go into
+//! `SpanFacts` (borrowed, not copied), then one classification and a few metric updates.
+//! Nothing from a span is copied unless it becomes a new series or a workflow root.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use prost::Message;
 use seedwatch_semconv::metric_names::token_type;
 use seedwatch_semconv::pricing::PricingTable;
 use seedwatch_semconv::{AgentEvent, AttrValue, LlmCall, SpanFacts, SpanInfo, classify};
 
 use super::families::Families;
 use super::pricing::LivePricing;
+use super::resources::instance_raw;
 use super::rollup::{Contribution, Rollup, Root};
+use crate::otlp_wire::{SpanRef, TraceVisitor, walk_request};
 use crate::pipeline::{Batch, Payload};
 use crate::processors::Processor;
 
@@ -39,13 +41,21 @@ impl Processor for AgentMetrics {
     fn process(&self, batch: &mut Batch) {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
         match batch.payload() {
-            Payload::Traces(req) => {
+            Payload::Traces(data) => {
                 let pricing = self.pricing.table();
-                for rs in &req.resource_spans {
-                    self.families.seen(rs.resource.as_ref(), now);
-                    for span in rs.scope_spans.iter().flat_map(|ss| &ss.spans) {
-                        self.span(span, rs.resource.as_ref(), &pricing);
-                    }
+                let bytes = data.encoded();
+                let mut deriver = Deriver {
+                    m: self,
+                    pricing: &pricing,
+                    now,
+                    resource: None,
+                    facts: SpanFacts::default(),
+                    method: None,
+                    route: None,
+                };
+                if let Err(err) = walk_request(&bytes, &mut deriver) {
+                    // Unreachable: trace payloads are validated on receipt.
+                    tracing::error!(error = %err, "trace batch not derivable");
                 }
             }
             Payload::Metrics(req) => self.families.resource_metrics(req, now),
@@ -62,44 +72,65 @@ impl Processor for AgentMetrics {
     }
 }
 
-fn attr_value(value: &AnyValue) -> Option<AttrValue<'_>> {
-    Some(match value {
-        AnyValue::StringValue(s) => AttrValue::Str(s),
-        AnyValue::IntValue(i) => AttrValue::Int(*i),
-        AnyValue::DoubleValue(d) => AttrValue::Double(*d),
-        AnyValue::BoolValue(b) => AttrValue::Bool(*b),
-        _ => return None,
-    })
+/// Walks one trace request, deriving as it goes.
+struct Deriver<'a, 'p> {
+    m: &'p AgentMetrics,
+    pricing: &'p PricingTable,
+    now: f64,
+    resource: Option<&'a [u8]>,
+    facts: SpanFacts<'a>,
+    method: Option<&'a str>,
+    route: Option<&'a str>,
 }
 
-fn seconds(span: &Span) -> Option<f64> {
+impl<'a> TraceVisitor<'a> for Deriver<'a, '_> {
+    fn resource(&mut self, resource: Option<&'a [u8]>) {
+        self.resource = resource;
+        let (service, instance) = instance_raw(resource);
+        self.m.families.agent_last_seen.set(&[service, instance], self.now);
+    }
+
+    fn span_attribute(&mut self, key: &'a str, value: AttrValue<'a>) {
+        match (key, value) {
+            ("http.request.method" | "http.method", AttrValue::Str(m)) => self.method = Some(m),
+            ("http.route", AttrValue::Str(r)) => self.route = Some(r),
+            (key, value) => self.facts.observe(key, value),
+        }
+    }
+
+    fn span(&mut self, span: &SpanRef<'a>) {
+        let facts = std::mem::take(&mut self.facts);
+        let (method, route) = (self.method.take(), self.route.take());
+        self.m.derive(span, &facts, method, route, self.resource, self.pricing);
+    }
+}
+
+fn seconds(span: &SpanRef<'_>) -> Option<f64> {
     let (start, end) = (span.start_time_unix_nano, span.end_time_unix_nano);
     (start > 0 && end >= start).then(|| (end - start) as f64 / 1e9)
 }
 
 impl AgentMetrics {
-    fn span(&self, span: &Span, resource: Option<&Resource>, pricing: &PricingTable) {
-        let mut facts = SpanFacts::default();
-        let (mut method, mut route) = (None, None);
-        for kv in &span.attributes {
-            let Some(value) = kv.value.as_ref().and_then(|v| v.value.as_ref()).and_then(attr_value) else { continue };
-            match (kv.key.as_str(), value) {
-                ("http.request.method" | "http.method", AttrValue::Str(m)) => method = Some(m),
-                ("http.route", AttrValue::Str(r)) => route = Some(r),
-                (key, value) => facts.observe(key, value),
-            }
-        }
+    fn derive(
+        &self,
+        span: &SpanRef<'_>,
+        facts: &SpanFacts<'_>,
+        method: Option<&str>,
+        route: Option<&str>,
+        resource: Option<&[u8]>,
+        pricing: &PricingTable,
+    ) {
         let info = SpanInfo {
-            name: &span.name,
+            name: span.name,
             is_root: span.parent_span_id.is_empty(),
-            status_error: span.status.as_ref().is_some_and(|s| s.code == StatusCode::Error as i32),
+            status_error: span.status_code == StatusCode::Error as i32,
         };
         let secs = seconds(span);
-        let trace = Some(span.trace_id.as_slice());
+        let trace = Some(span.trace_id);
         let f = &self.families;
-        match classify(&facts, info) {
+        match classify(facts, info) {
             AgentEvent::Tool(tool) => {
-                self.rollup.contribute(&span.trace_id, Contribution::Tool { error: tool.error.is_some() });
+                self.rollup.contribute(span.trace_id, Contribution::Tool { error: tool.error.is_some() });
                 f.tool_executions.inc(&[tool.name], 1.0);
                 if let Some(secs) = secs {
                     f.tool_duration.observe(&[tool.name], secs, trace);
@@ -111,7 +142,7 @@ impl AgentMetrics {
             AgentEvent::Llm(call) => {
                 let cost = self.llm(&call, secs, trace, pricing);
                 let contribution = Contribution::Llm { error: call.error.is_some(), tokens: call.tokens, cost };
-                self.rollup.contribute(&span.trace_id, contribution);
+                self.rollup.contribute(span.trace_id, contribution);
             }
             AgentEvent::Workflow(wf) => {
                 let status = if wf.error.is_some() { "failed" } else { "completed" };
@@ -124,10 +155,11 @@ impl AgentMetrics {
                     failed: wf.error.is_some(),
                     start_ns: span.start_time_unix_nano,
                     end_ns: span.end_time_unix_nano,
-                    span_id: span.span_id.clone(),
+                    span_id: span.span_id.to_vec(),
                     top_level: span.parent_span_id.is_empty(),
                 };
-                self.rollup.root(&span.trace_id, root, resource);
+                let resource = resource.and_then(|r| Resource::decode(r).ok());
+                self.rollup.root(span.trace_id, root, resource.as_ref());
             }
             AgentEvent::Other => {}
         }

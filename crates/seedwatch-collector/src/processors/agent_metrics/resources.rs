@@ -40,6 +40,24 @@ pub(super) fn instance(resource: Option<&Resource>) -> (&str, &str) {
     (service.unwrap_or(UNKNOWN_SERVICE), id.or(host).unwrap_or(UNKNOWN_INSTANCE))
 }
 
+/// `(service, instance)` of an encoded resource, read in place.
+pub(super) fn instance_raw(resource: Option<&[u8]>) -> (&str, &str) {
+    let (mut service, mut id, mut host) = (None, None, None);
+    if let Some(bytes) = resource {
+        let _ = crate::otlp_wire::resource_attributes(bytes, |key, value| {
+            if let seedwatch_semconv::AttrValue::Str(v) = value {
+                match key {
+                    "service.name" => service = Some(v),
+                    "service.instance.id" => id = Some(v),
+                    "host.name" => host = Some(v),
+                    _ => {}
+                }
+            }
+        });
+    }
+    (service.unwrap_or(UNKNOWN_SERVICE), id.or(host).unwrap_or(UNKNOWN_INSTANCE))
+}
+
 enum Target {
     Memory,
     CpuRatio,

@@ -40,6 +40,14 @@ fn span(name: &str, attrs: &[(&str, V)], millis: u64, error: bool) -> Span {
     }
 }
 
+/// A trace request as a receiver hands it on: encoded, validated, raw.
+fn received(req: ExportTraceServiceRequest) -> Payload {
+    use prost::Message;
+    let data = crate::pipeline::TraceData::from_protobuf(req.encode_to_vec().into()).expect("valid request");
+    assert!(data.is_raw_only());
+    Payload::Traces(data)
+}
+
 fn run(yaml: &str, spans: Vec<Span>) -> String {
     let req = ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
@@ -47,7 +55,7 @@ fn run(yaml: &str, spans: Vec<Span>) -> String {
             ..Default::default()
         }],
     };
-    run_payloads(yaml, vec![Payload::Traces(req)])
+    run_payloads(yaml, vec![received(req)])
 }
 
 fn run_payloads(yaml: &str, payloads: Vec<Payload>) -> String {
@@ -250,7 +258,7 @@ fn pricing_file_is_reloaded_when_it_changes() {
                 ..Default::default()
             }],
         };
-        processor.process(&mut Batch::new(Payload::Traces(req), Transport::Grpc));
+        processor.process(&mut Batch::new(received(req), Transport::Grpc));
     };
     send(llm());
     std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -351,7 +359,7 @@ fn agent_resource_gauges_and_last_seen() {
 }
 
 fn traces(spans: Vec<Span>) -> Payload {
-    Payload::Traces(ExportTraceServiceRequest {
+    received(ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: resource("modelseed-agent", "a-1"),
             scope_spans: vec![ScopeSpans { spans, ..Default::default() }],

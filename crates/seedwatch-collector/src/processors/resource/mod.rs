@@ -67,7 +67,9 @@ impl ResourceProcessor {
 impl Processor for ResourceProcessor {
     fn process(&self, batch: &mut Batch) {
         match batch.payload_mut() {
-            Payload::Traces(req) => req.resource_spans.iter_mut().for_each(|r| self.apply(&mut r.resource)),
+            Payload::Traces(data) => {
+                data.request_mut().resource_spans.iter_mut().for_each(|r| self.apply(&mut r.resource))
+            }
             Payload::Metrics(req) => req.resource_metrics.iter_mut().for_each(|r| self.apply(&mut r.resource)),
             Payload::Logs(req) => req.resource_logs.iter_mut().for_each(|r| self.apply(&mut r.resource)),
         }
@@ -104,9 +106,10 @@ mod tests {
                 ..Default::default()
             }],
         };
-        let mut batch = Batch::new(Payload::Traces(req), Transport::Grpc);
+        let mut batch = Batch::new(Payload::Traces(req.into()), Transport::Grpc);
         p.process(&mut batch);
-        let Payload::Traces(req) = batch.payload() else { unreachable!() };
+        let Payload::Traces(data) = batch.payload() else { unreachable!() };
+        let req = data.request();
         let attrs = &req.resource_spans[0].resource.as_ref().expect("resource").attributes;
         let keys: Vec<_> = attrs.iter().map(|kv| kv.key.as_str()).collect();
         assert_eq!(keys, ["env", "tenant", "n"]);

@@ -97,11 +97,11 @@ impl<S: OtlpSignal> UnaryService<Bytes> for ExportMethod<S> {
         let inner = self.inner.clone();
         Box::pin(async move {
             let bytes = request.into_inner();
-            let decoded = <S::Request as prost::Message>::decode(bytes).map_err(|e| {
+            let payload = S::from_protobuf(bytes).map_err(|e| {
                 inner.ingest.metrics().receiver_request(Transport::Grpc, S::SIGNAL, RequestOutcome::Invalid);
                 Status::invalid_argument(format!("malformed OTLP protobuf: {e}"))
             })?;
-            match inner.ingest.ingest(S::payload(decoded), Transport::Grpc).await {
+            match inner.ingest.ingest(payload, Transport::Grpc).await {
                 Ok(outcome) => Ok(tonic::Response::new(S::response(outcome.rejected, outcome.message))),
                 Err(err) => Err(retryable_status(&err)),
             }

@@ -141,7 +141,7 @@ async fn handle<S: OtlpSignal>(
             bad_request(format!("cannot read request body: {e}"))
         }
     })?;
-    let bytes = if gzip { gunzip(&raw, state.max_decompressed)? } else { raw };
+    let bytes = if gzip { gunzip(&raw, state.max_decompressed)? } else { Bytes::copy_from_slice(&raw) };
     let request: S::Request = match encoding {
         Encoding::Protobuf => {
             prost::Message::decode(bytes).map_err(|e| bad_request(format!("malformed OTLP protobuf: {e}")))?

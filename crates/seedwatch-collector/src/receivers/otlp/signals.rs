@@ -12,7 +12,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::pipeline::{Payload, Signal};
+use bytes::Bytes;
+
+use crate::pipeline::{Payload, Signal, TraceData};
 
 /// One OTLP export service.
 pub trait OtlpSignal: Send + Sync + 'static {
@@ -26,6 +28,10 @@ pub trait OtlpSignal: Send + Sync + 'static {
     type Response: prost::Message + Default + Serialize + Send + 'static;
     /// Wraps a decoded request for the pipeline.
     fn payload(request: Self::Request) -> Payload;
+    /// Validates and wraps a protobuf request; the error says what is malformed.
+    fn from_protobuf(bytes: Bytes) -> Result<Payload, String> {
+        <Self::Request as prost::Message>::decode(bytes).map(Self::payload).map_err(|e| e.to_string())
+    }
     /// The response, with partial success when items were rejected.
     fn response(rejected: u64, message: String) -> Self::Response;
 }
@@ -43,7 +49,10 @@ impl OtlpSignal for Traces {
     type Request = ExportTraceServiceRequest;
     type Response = ExportTraceServiceResponse;
     fn payload(request: Self::Request) -> Payload {
-        Payload::Traces(request)
+        Payload::Traces(request.into())
+    }
+    fn from_protobuf(bytes: Bytes) -> Result<Payload, String> {
+        TraceData::from_protobuf(bytes).map(Payload::Traces).map_err(|e| e.to_string())
     }
     fn response(rejected: u64, message: String) -> Self::Response {
         ExportTraceServiceResponse {
