@@ -49,6 +49,7 @@ impl Processor for AgentMetrics {
                     pricing: &pricing,
                     now,
                     resource: None,
+                    resource_decoded: None,
                     facts: SpanFacts::default(),
                     method: None,
                     route: None,
@@ -78,6 +79,8 @@ struct Deriver<'a, 'p> {
     pricing: &'p PricingTable,
     now: f64,
     resource: Option<&'a [u8]>,
+    /// The resource decoded, once per resource, when a workflow root needs it.
+    resource_decoded: Option<Option<Resource>>,
     facts: SpanFacts<'a>,
     method: Option<&'a str>,
     route: Option<&'a str>,
@@ -86,6 +89,7 @@ struct Deriver<'a, 'p> {
 impl<'a> TraceVisitor<'a> for Deriver<'a, '_> {
     fn resource(&mut self, resource: Option<&'a [u8]>) {
         self.resource = resource;
+        self.resource_decoded = None;
         let (service, instance) = instance_raw(resource);
         self.m.families.agent_last_seen.set(&[service, instance], self.now);
     }
@@ -101,7 +105,9 @@ impl<'a> TraceVisitor<'a> for Deriver<'a, '_> {
     fn span(&mut self, span: &SpanRef<'a>) {
         let facts = std::mem::take(&mut self.facts);
         let (method, route) = (self.method.take(), self.route.take());
-        self.m.derive(span, &facts, method, route, self.resource, self.pricing);
+        let (resource, decoded) = (self.resource, &mut self.resource_decoded);
+        let resource = || decoded.get_or_insert_with(|| resource.and_then(|r| Resource::decode(r).ok())).clone();
+        self.m.derive(span, &facts, method, route, resource, self.pricing);
     }
 }
 
@@ -117,7 +123,7 @@ impl AgentMetrics {
         facts: &SpanFacts<'_>,
         method: Option<&str>,
         route: Option<&str>,
-        resource: Option<&[u8]>,
+        resource: impl FnOnce() -> Option<Resource>,
         pricing: &PricingTable,
     ) {
         let info = SpanInfo {
@@ -158,8 +164,7 @@ impl AgentMetrics {
                     span_id: span.span_id.to_vec(),
                     top_level: span.parent_span_id.is_empty(),
                 };
-                let resource = resource.and_then(|r| Resource::decode(r).ok());
-                self.rollup.root(span.trace_id, root, resource.as_ref());
+                self.rollup.root(span.trace_id, root, resource);
             }
             AgentEvent::Other => {}
         }

@@ -130,8 +130,9 @@ impl Rollup {
         self.close(closed);
     }
 
-    /// Records a workflow root span of a trace (a top-level one wins over a nested one).
-    pub(super) fn root(&self, trace_id: &[u8], root: Root, resource: Option<&Resource>) {
+    /// Records a workflow root span of a trace (a top-level one wins over a nested one);
+    /// `resource` is asked for only when the root is kept.
+    pub(super) fn root(&self, trace_id: &[u8], root: Root, resource: impl FnOnce() -> Option<Resource>) {
         let Some(key) = trace_key(trace_id) else { return };
         let mut closed = Vec::new();
         {
@@ -142,7 +143,7 @@ impl Rollup {
                 Some((current, _)) => root.top_level && !current.top_level,
             };
             if replace {
-                pending.root = Some((root, resource.cloned()));
+                pending.root = Some((root, resource()));
             }
         }
         self.close(closed);
