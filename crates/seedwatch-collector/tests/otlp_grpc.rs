@@ -4,13 +4,14 @@
 
 mod common;
 
-use bytes::{Buf, BufMut, Bytes};
+use bytes::Bytes;
 use common::*;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
-use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use seedwatch_loadgen::raw_codec::RawCodec;
+use tonic::codec::CompressionEncoding;
 use tonic::{Code, Status};
 
 #[tokio::test]
@@ -45,42 +46,6 @@ async fn partial_success_over_grpc() {
     assert_eq!(metric(&c, "seedwatch_receiver_accepted_spans_total{transport=\"grpc\"}").await, 3.0);
     assert_eq!(metric(&c, "seedwatch_receiver_refused_spans_total{transport=\"grpc\"}").await, 1.0);
     c.shutdown().await;
-}
-
-/// Sends arbitrary bytes as the request message.
-#[derive(Default)]
-struct RawCodec;
-struct RawEncoder;
-struct RawDecoder;
-
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = RawEncoder;
-    type Decoder = RawDecoder;
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-    fn decoder(&mut self) -> RawDecoder {
-        RawDecoder
-    }
-}
-
-impl Encoder for RawEncoder {
-    type Item = Bytes;
-    type Error = Status;
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put(item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawDecoder {
-    type Item = Bytes;
-    type Error = Status;
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining())))
-    }
 }
 
 async fn raw_export(
