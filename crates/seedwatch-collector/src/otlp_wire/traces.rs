@@ -64,7 +64,7 @@ fn resource_spans<'a>(buf: &'a [u8], depth: u32, v: &mut impl TraceVisitor<'a>) 
         match (field, wire) {
             (1, Wire::Len) => resource = Some(find.len_delimited()?),
             (_, Wire::Len) => drop(find.len_delimited()?),
-            _ => find.skip(wire, field, depth.max(1))?,
+            _ => find.skip(wire, field, depth)?,
         }
     }
     v.resource(resource);
