@@ -22,7 +22,7 @@ pub use config::PipelineConfig;
 pub use queue::{QueueReceiver, QueueSender, QueueStats, SendError, Weighted, bounded};
 pub use signal::Signal;
 pub use topology::{DrainOutcome, Topology};
-pub use trace_data::TraceData;
+pub use trace_data::{TraceData, span_ids_problem};
 
 /// The queues of a running collector, read by the metrics and health endpoints.
 #[derive(Debug, Clone, Default)]

@@ -28,11 +28,23 @@ struct Scan {
 impl TraceVisitor<'_> for Scan {
     fn span(&mut self, s: &SpanRef<'_>) {
         self.spans += 1;
-        let valid = |id: &[u8], len| id.len() == len && id.iter().any(|b| *b != 0);
-        let parent_ok = s.parent_span_id.is_empty() || s.parent_span_id.len() == 8;
-        if !(valid(s.trace_id, 16) && valid(s.span_id, 8) && parent_ok) {
+        if span_ids_problem(s.trace_id, s.span_id, s.parent_span_id).is_some() {
             self.bad_ids += 1;
         }
+    }
+}
+
+/// What is wrong with a span's ids, if anything: the one rule receivers apply to spans.
+pub fn span_ids_problem(trace_id: &[u8], span_id: &[u8], parent_span_id: &[u8]) -> Option<&'static str> {
+    let valid = |id: &[u8], len| id.len() == len && id.iter().any(|b| *b != 0);
+    if !valid(trace_id, 16) {
+        Some("trace_id must be 16 bytes and not all zero")
+    } else if !valid(span_id, 8) {
+        Some("span_id must be 8 bytes and not all zero")
+    } else if !(parent_span_id.is_empty() || parent_span_id.len() == 8) {
+        Some("parent_span_id must be empty or 8 bytes")
+    } else {
+        None
     }
 }
 

@@ -3,7 +3,7 @@
 
 use opentelemetry_proto::tonic::metrics::v1::Metric;
 
-use crate::pipeline::{Payload, data_point_count};
+use crate::pipeline::{Payload, data_point_count, span_ids_problem};
 
 /// What was removed from a request.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -30,10 +30,6 @@ impl Rejection {
     }
 }
 
-fn valid_id(id: &[u8], len: usize) -> bool {
-    id.len() == len && id.iter().any(|b| *b != 0)
-}
-
 /// Removes invalid items from the payload and says how many and why.
 pub fn drop_invalid(payload: &mut Payload) -> Rejection {
     let mut rejection = Rejection::default();
@@ -45,15 +41,7 @@ pub fn drop_invalid(payload: &mut Payload) -> Rejection {
                 let before = ss.spans.len();
                 let mut first_bad = None;
                 ss.spans.retain(|span| {
-                    let problem = if !valid_id(&span.trace_id, 16) {
-                        Some("trace_id must be 16 bytes and not all zero")
-                    } else if !valid_id(&span.span_id, 8) {
-                        Some("span_id must be 8 bytes and not all zero")
-                    } else if !(span.parent_span_id.is_empty() || span.parent_span_id.len() == 8) {
-                        Some("parent_span_id must be empty or 8 bytes")
-                    } else {
-                        None
-                    };
+                    let problem = span_ids_problem(&span.trace_id, &span.span_id, &span.parent_span_id);
                     if let Some(p) = problem {
                         first_bad.get_or_insert_with(|| format!("span `{}`: {p}", span.name));
                     }
