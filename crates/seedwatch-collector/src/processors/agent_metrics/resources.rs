@@ -25,37 +25,41 @@ const UNKNOWN_SERVICE: &str = "unknown_service";
 /// `instance` label when a resource has neither `service.instance.id` nor `host.name`.
 const UNKNOWN_INSTANCE: &str = "unknown";
 
-/// `(service, instance)` of a resource: `service.name`, and `service.instance.id` else `host.name`.
-pub(super) fn instance(resource: Option<&Resource>) -> (&str, &str) {
+/// Picks `(service, instance)` from a resource's string attributes: `service.name`, and
+/// `service.instance.id` else `host.name`.
+fn pick_instance<'a>(attributes: impl FnOnce(&mut dyn FnMut(&'a str, &'a str))) -> (&'a str, &'a str) {
     let (mut service, mut id, mut host) = (None, None, None);
-    for kv in resource.map(|r| r.attributes.as_slice()).unwrap_or_default() {
-        let Some(AnyValue::StringValue(v)) = kv.value.as_ref().and_then(|v| v.value.as_ref()) else { continue };
-        match kv.key.as_str() {
-            "service.name" => service = Some(v.as_str()),
-            "service.instance.id" => id = Some(v.as_str()),
-            "host.name" => host = Some(v.as_str()),
-            _ => {}
-        }
-    }
+    attributes(&mut |key, value| match key {
+        "service.name" => service = Some(value),
+        "service.instance.id" => id = Some(value),
+        "host.name" => host = Some(value),
+        _ => {}
+    });
     (service.unwrap_or(UNKNOWN_SERVICE), id.or(host).unwrap_or(UNKNOWN_INSTANCE))
+}
+
+/// `(service, instance)` of a decoded resource.
+pub(super) fn instance(resource: Option<&Resource>) -> (&str, &str) {
+    pick_instance(|visit| {
+        for kv in resource.map(|r| r.attributes.as_slice()).unwrap_or_default() {
+            if let Some(AnyValue::StringValue(v)) = kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                visit(&kv.key, v);
+            }
+        }
+    })
 }
 
 /// `(service, instance)` of an encoded resource, read in place.
 pub(super) fn instance_raw(resource: Option<&[u8]>) -> (&str, &str) {
-    let (mut service, mut id, mut host) = (None, None, None);
-    if let Some(bytes) = resource {
-        let _ = crate::otlp_wire::resource_attributes(bytes, |key, value| {
-            if let seedwatch_semconv::AttrValue::Str(v) = value {
-                match key {
-                    "service.name" => service = Some(v),
-                    "service.instance.id" => id = Some(v),
-                    "host.name" => host = Some(v),
-                    _ => {}
+    pick_instance(|visit| {
+        if let Some(bytes) = resource {
+            let _ = crate::otlp_wire::resource_attributes(bytes, |key, value| {
+                if let seedwatch_semconv::AttrValue::Str(v) = value {
+                    visit(key, v);
                 }
-            }
-        });
-    }
-    (service.unwrap_or(UNKNOWN_SERVICE), id.or(host).unwrap_or(UNKNOWN_INSTANCE))
+            });
+        }
+    })
 }
 
 enum Target {
