@@ -42,8 +42,7 @@ impl CounterFamily {
 
     /// The value for `labels`, if that series exists.
     pub fn get(&self, labels: &[&str]) -> Option<f64> {
-        let s = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        s.sorted().into_iter().find(|(k, _)| k.values().eq(labels.iter().copied())).map(|(_, v)| *v)
+        self.series.lock().unwrap_or_else(|p| p.into_inner()).get(labels).copied()
     }
 
     pub(super) fn encode(&self, out: &mut String, format: ExpositionFormat) -> (String, u64, usize) {
@@ -94,8 +93,7 @@ impl GaugeFamily {
 
     /// The value for `labels`, if that series exists.
     pub fn get(&self, labels: &[&str]) -> Option<f64> {
-        let s = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        s.sorted().into_iter().find(|(k, _)| k.values().eq(labels.iter().copied())).map(|(_, v)| *v)
+        self.series.lock().unwrap_or_else(|p| p.into_inner()).get(labels).copied()
     }
 
     pub(super) fn encode(&self, out: &mut String, _format: ExpositionFormat) -> (String, u64, usize) {
@@ -194,8 +192,7 @@ impl HistogramFamily {
 
     /// (count, sum) for `labels`, if that series exists.
     pub fn get(&self, labels: &[&str]) -> Option<(u64, f64)> {
-        let s = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        s.sorted().into_iter().find(|(k, _)| k.values().eq(labels.iter().copied())).map(|(_, h)| (h.count, h.sum))
+        self.series.lock().unwrap_or_else(|p| p.into_inner()).get(labels).map(|h| (h.count, h.sum))
     }
 
     pub(super) fn encode(&self, out: &mut String, format: ExpositionFormat) -> (String, u64, usize) {

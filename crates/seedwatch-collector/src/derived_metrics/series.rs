@@ -62,6 +62,11 @@ impl<V> Series<V> {
         self.map.retain(|_, e| now.saturating_duration_since(e.touched) <= ttl);
     }
 
+    /// The series for `labels`, if it exists.
+    pub(super) fn get(&self, labels: &[&str]) -> Option<&V> {
+        self.map.get(&LabelRef(labels)).map(|e| &e.value)
+    }
+
     /// Every series, sorted by labels for a stable exposition.
     pub(super) fn sorted(&self) -> Vec<(&LabelKey, &V)> {
         let mut all: Vec<_> = self.map.iter().map(|(k, e)| (k, &e.value)).collect();

@@ -5,8 +5,8 @@
 mod reader;
 mod traces;
 
-pub use reader::{RECURSION_LIMIT, WireError};
-pub use traces::{SpanRef, TraceVisitor, Validate, key_value, resource_attributes, resource_message, walk_request};
+pub use reader::WireError;
+pub use traces::{SpanRef, TraceVisitor, resource_attributes, walk_request};
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,10 @@ use seedwatch_semconv::AttrValue;
 
 use super::*;
 
+/// A visitor that wants nothing: validation only.
+struct Validate;
+impl TraceVisitor<'_> for Validate {}
+
 fn samples() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for dialect in [Dialect::GenAi, Dialect::OpenLlmetry, Dialect::OpenInference, Dialect::OpenLit, Dialect::Mixed] {

@@ -37,10 +37,6 @@ pub trait TraceVisitor<'a> {
     fn span(&mut self, _span: &SpanRef<'a>) {}
 }
 
-/// A visitor that wants nothing: validation only.
-pub struct Validate;
-impl TraceVisitor<'_> for Validate {}
-
 /// Walks and validates a whole request.
 pub fn walk_request<'a>(buf: &'a [u8], v: &mut impl TraceVisitor<'a>) -> Result<(), WireError> {
     let depth = super::reader::RECURSION_LIMIT;
