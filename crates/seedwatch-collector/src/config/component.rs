@@ -29,6 +29,11 @@ pub fn parse_section<T: DeserializeOwned + Validate>(value: Value, prefix: &str)
     if problems.is_empty() { Ok(parsed) } else { Err(problems.into_iter().map(|p| p.under(prefix)).collect()) }
 }
 
+/// `true`, for `#[serde(default = "crate::config::default_true")]`.
+pub fn default_true() -> bool {
+    true
+}
+
 /// Checks that a socket address string parses, for endpoint fields.
 pub fn check_endpoint(endpoint: &str, path: &str, problems: &mut Vec<Problem>) {
     if endpoint.parse::<std::net::SocketAddr>().is_err() {

@@ -101,16 +101,12 @@ fn default_max_elapsed() -> Duration {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Common {
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config::default_true")]
     enabled: bool,
     signals: Option<Vec<Signal>>,
     queue_capacity: Option<u64>,
     #[serde(default)]
     retry: RetryConfig,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// A configured exporter, ready to build.

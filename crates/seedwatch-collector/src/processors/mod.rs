@@ -119,13 +119,9 @@ pub struct ProcessorSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Common {
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config::default_true")]
     enabled: bool,
     signals: Option<Vec<Signal>>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// Parses every entry of `processors:`, in order, keeping the enabled ones.

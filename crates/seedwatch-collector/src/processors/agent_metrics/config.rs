@@ -54,7 +54,7 @@ pub struct WorkflowConfig {
     #[serde(default = "default_max_traces")]
     pub max_traces: usize,
     /// Send one summary log record per workflow to the exporters.
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config::default_true")]
     pub summaries: bool,
 }
 
@@ -77,9 +77,6 @@ fn default_max_wait() -> Duration {
 }
 fn default_max_traces() -> usize {
     10_000
-}
-fn yes() -> bool {
-    true
 }
 
 fn default_namespace() -> String {

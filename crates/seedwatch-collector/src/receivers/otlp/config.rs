@@ -22,7 +22,7 @@ pub struct OtlpReceiverConfig {
 #[serde(deny_unknown_fields)]
 pub struct GrpcConfig {
     /// Serve OTLP/gRPC at all.
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config::default_true")]
     pub enabled: bool,
     /// Listen address, `host:port`.
     #[serde(default = "default_grpc_endpoint")]
@@ -52,7 +52,7 @@ impl Default for GrpcConfig {
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// Serve OTLP/HTTP at all.
-    #[serde(default = "yes")]
+    #[serde(default = "crate::config::default_true")]
     pub enabled: bool,
     /// Listen address, `host:port`.
     #[serde(default = "default_http_endpoint")]
@@ -81,9 +81,6 @@ impl Default for HttpConfig {
     }
 }
 
-fn yes() -> bool {
-    true
-}
 fn default_grpc_endpoint() -> String {
     "127.0.0.1:4317".to_owned()
 }
