@@ -58,6 +58,9 @@ impl TraceData {
             let request = ExportTraceServiceRequest::decode(raw).map_err(|_| WireError("malformed request"))?;
             return Ok(TraceData::from(request));
         }
+        // Keep a copy of our own: `raw` may be a view into a transport's read buffer, and holding
+        // that in the pipeline stops the buffer from being reused, which costs more than a copy.
+        let raw = Bytes::copy_from_slice(&raw);
         Ok(TraceData { raw: Some(raw), decoded: OnceLock::new(), spans: scan.spans })
     }
 

@@ -54,15 +54,6 @@ impl Decoder for BytesDecoder {
     type Error = Status;
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
-        // A copy of our own: a slice of tonic's read buffer, kept in the pipeline, would stop
-        // it from being reused, costing more than the copy.
-        let mut owned = Vec::with_capacity(src.remaining());
-        while src.has_remaining() {
-            let chunk = src.chunk();
-            owned.extend_from_slice(chunk);
-            let n = chunk.len();
-            src.advance(n);
-        }
-        Ok(Some(Bytes::from(owned)))
+        Ok(Some(src.copy_to_bytes(src.remaining())))
     }
 }

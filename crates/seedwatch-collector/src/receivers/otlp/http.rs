@@ -141,9 +141,7 @@ async fn handle<S: OtlpSignal>(
             bad_request(format!("cannot read request body: {e}"))
         }
     })?;
-    // Our own copy: the body may be a slice of hyper's read buffer, and keeping that in the
-    // pipeline stops the buffer from being reused, which costs more than the copy.
-    let bytes = if gzip { gunzip(&raw, state.max_decompressed)? } else { Bytes::copy_from_slice(&raw) };
+    let bytes = if gzip { gunzip(&raw, state.max_decompressed)? } else { raw };
     let request: S::Request = match encoding {
         Encoding::Protobuf => {
             prost::Message::decode(bytes).map_err(|e| bad_request(format!("malformed OTLP protobuf: {e}")))?
