@@ -116,51 +116,82 @@ pub struct SpanFacts<'a> {
     pub(crate) output_cost: Option<f64>,
 }
 
+/// Declares which attribute keys feed which `SpanFacts` field, and through which conversion;
+/// generates the key lookup (on bytes, so a walker need not check UTF-8 first) and the setter.
+macro_rules! fact_table {
+    ($($($key:path)|+ => $field:ident: $conv:ident,)+) => {
+        #[allow(non_camel_case_types)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Field { $($field),+ }
+
+        /// Which fact of a span an attribute key feeds; from [`Fact::of_key`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Fact(Field);
+
+        impl Fact {
+            /// The fact `key` feeds, if the classifier reads that attribute.
+            #[inline]
+            pub fn of_key(key: &[u8]) -> Option<Fact> {
+                $($(if key == $key.as_bytes() { return Some(Fact(Field::$field)); })+)+
+                None
+            }
+        }
+
+        impl<'a> SpanFacts<'a> {
+            /// Records the value of an attribute whose key feeds `fact`.
+            #[inline]
+            pub fn set(&mut self, fact: Fact, value: AttrValue<'a>) {
+                match fact.0 { $(Field::$field => self.$field = value.$conv(),)+ }
+            }
+        }
+    };
+}
+
+fact_table! {
+    gen_ai::OPERATION_NAME => operation: as_str,
+    traceloop::SPAN_KIND => traceloop_kind: as_str,
+    openinference::SPAN_KIND => openinference_kind: as_str,
+    traceloop::LLM_REQUEST_TYPE => llm_request_type: as_str,
+    gen_ai::PROVIDER_NAME => provider_name: as_str,
+    gen_ai::SYSTEM => system: as_str,
+    openinference::LLM_PROVIDER => llm_provider: as_str,
+    openinference::LLM_SYSTEM => llm_system: as_str,
+    gen_ai::REQUEST_MODEL => request_model: as_str,
+    gen_ai::RESPONSE_MODEL => response_model: as_str,
+    openinference::LLM_MODEL_NAME => llm_model_name: as_str,
+    gen_ai::USAGE_INPUT_TOKENS => input_tokens: as_count,
+    gen_ai::USAGE_OUTPUT_TOKENS => output_tokens: as_count,
+    gen_ai::USAGE_PROMPT_TOKENS => prompt_tokens: as_count,
+    gen_ai::USAGE_COMPLETION_TOKENS => completion_tokens: as_count,
+    openinference::LLM_TOKEN_COUNT_PROMPT => oi_prompt_tokens: as_count,
+    openinference::LLM_TOKEN_COUNT_COMPLETION => oi_completion_tokens: as_count,
+    gen_ai::USAGE_CACHE_READ_INPUT_TOKENS => cache_read: as_count,
+    gen_ai::USAGE_CACHE_CREATION_INPUT_TOKENS => cache_creation: as_count,
+    openinference::LLM_TOKEN_COUNT_CACHE_READ => oi_cache_read: as_count,
+    openinference::LLM_TOKEN_COUNT_CACHE_WRITE => oi_cache_write: as_count,
+    gen_ai::USAGE_REASONING_OUTPUT_TOKENS => reasoning: as_count,
+    openinference::LLM_TOKEN_COUNT_REASONING => oi_reasoning: as_count,
+    traceloop::LLM_USAGE_TOTAL_TOKENS | openinference::LLM_TOKEN_COUNT_TOTAL => total_tokens: as_count,
+    gen_ai::TOOL_NAME => tool_name: as_str,
+    openinference::TOOL_NAME => oi_tool_name: as_str,
+    traceloop::ENTITY_NAME => entity_name: as_str,
+    gen_ai::AGENT_NAME => agent_name: as_str,
+    gen_ai::WORKFLOW_NAME => workflow_name: as_str,
+    traceloop::WORKFLOW_NAME => traceloop_workflow_name: as_str,
+    seedwatch::WORKFLOW_ID => workflow_id: as_str,
+    otel::ERROR_TYPE => error_type: as_str,
+    seedwatch::LLM_COST_USD => seedwatch_cost: as_usd,
+    openinference::LLM_COST_TOTAL => openinference_cost: as_usd,
+    gen_ai::USAGE_COST => openlit_cost: as_usd,
+    gen_ai::USAGE_INPUT_COST => input_cost: as_usd,
+    gen_ai::USAGE_OUTPUT_COST => output_cost: as_usd,
+}
+
 impl<'a> SpanFacts<'a> {
     /// Records one attribute; unknown keys are ignored.
     pub fn observe(&mut self, key: &str, value: AttrValue<'a>) {
-        let s = || value.as_str();
-        match key {
-            gen_ai::OPERATION_NAME => self.operation = s(),
-            traceloop::SPAN_KIND => self.traceloop_kind = s(),
-            openinference::SPAN_KIND => self.openinference_kind = s(),
-            traceloop::LLM_REQUEST_TYPE => self.llm_request_type = s(),
-            gen_ai::PROVIDER_NAME => self.provider_name = s(),
-            gen_ai::SYSTEM => self.system = s(),
-            openinference::LLM_PROVIDER => self.llm_provider = s(),
-            openinference::LLM_SYSTEM => self.llm_system = s(),
-            gen_ai::REQUEST_MODEL => self.request_model = s(),
-            gen_ai::RESPONSE_MODEL => self.response_model = s(),
-            openinference::LLM_MODEL_NAME => self.llm_model_name = s(),
-            gen_ai::USAGE_INPUT_TOKENS => self.input_tokens = value.as_count(),
-            gen_ai::USAGE_OUTPUT_TOKENS => self.output_tokens = value.as_count(),
-            gen_ai::USAGE_PROMPT_TOKENS => self.prompt_tokens = value.as_count(),
-            gen_ai::USAGE_COMPLETION_TOKENS => self.completion_tokens = value.as_count(),
-            openinference::LLM_TOKEN_COUNT_PROMPT => self.oi_prompt_tokens = value.as_count(),
-            openinference::LLM_TOKEN_COUNT_COMPLETION => self.oi_completion_tokens = value.as_count(),
-            gen_ai::USAGE_CACHE_READ_INPUT_TOKENS => self.cache_read = value.as_count(),
-            gen_ai::USAGE_CACHE_CREATION_INPUT_TOKENS => self.cache_creation = value.as_count(),
-            openinference::LLM_TOKEN_COUNT_CACHE_READ => self.oi_cache_read = value.as_count(),
-            openinference::LLM_TOKEN_COUNT_CACHE_WRITE => self.oi_cache_write = value.as_count(),
-            gen_ai::USAGE_REASONING_OUTPUT_TOKENS => self.reasoning = value.as_count(),
-            openinference::LLM_TOKEN_COUNT_REASONING => self.oi_reasoning = value.as_count(),
-            traceloop::LLM_USAGE_TOTAL_TOKENS | openinference::LLM_TOKEN_COUNT_TOTAL => {
-                self.total_tokens = value.as_count()
-            }
-            gen_ai::TOOL_NAME => self.tool_name = s(),
-            openinference::TOOL_NAME => self.oi_tool_name = s(),
-            traceloop::ENTITY_NAME => self.entity_name = s(),
-            gen_ai::AGENT_NAME => self.agent_name = s(),
-            gen_ai::WORKFLOW_NAME => self.workflow_name = s(),
-            traceloop::WORKFLOW_NAME => self.traceloop_workflow_name = s(),
-            seedwatch::WORKFLOW_ID => self.workflow_id = s(),
-            otel::ERROR_TYPE => self.error_type = s(),
-            seedwatch::LLM_COST_USD => self.seedwatch_cost = value.as_usd(),
-            openinference::LLM_COST_TOTAL => self.openinference_cost = value.as_usd(),
-            gen_ai::USAGE_COST => self.openlit_cost = value.as_usd(),
-            gen_ai::USAGE_INPUT_COST => self.input_cost = value.as_usd(),
-            gen_ai::USAGE_OUTPUT_COST => self.output_cost = value.as_usd(),
-            _ => {}
+        if let Some(fact) = Fact::of_key(key.as_bytes()) {
+            self.set(fact, value);
         }
     }
 }
@@ -179,6 +210,24 @@ mod tests {
         assert_eq!(AttrValue::Double(1.5).as_count(), Count::Invalid);
         assert_eq!(AttrValue::Str("many").as_count(), Count::Invalid);
         assert_eq!(AttrValue::Bool(true).as_count(), Count::Invalid);
+    }
+
+    #[test]
+    fn every_key_feeds_its_own_field() {
+        use crate::attributes::gen_ai;
+        let mut facts = SpanFacts::default();
+        facts.observe(gen_ai::REQUEST_MODEL, AttrValue::Str("gpt-4o"));
+        facts.observe(gen_ai::RESPONSE_MODEL, AttrValue::Str("gpt-4o-2024-08-06"));
+        facts.observe(traceloop::LLM_USAGE_TOTAL_TOKENS, AttrValue::Int(5));
+        facts.observe("gen_ai.request.model.extra", AttrValue::Str("ignored"));
+        assert_eq!(facts.request_model, Some("gpt-4o"));
+        assert_eq!(facts.response_model, Some("gpt-4o-2024-08-06"));
+        assert_eq!(facts.total_tokens, Count::Valid(5));
+        assert_eq!(
+            Fact::of_key(openinference::LLM_TOKEN_COUNT_TOTAL.as_bytes()),
+            Fact::of_key(b"llm.usage.total_tokens")
+        );
+        assert_eq!(Fact::of_key(b"gen_ai.request.mode"), None);
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub mod pricing;
 pub use classify::{
     AgentEvent, LlmCall, OTHER_ERROR, SpanInfo, Tokens, ToolCall, UNKNOWN, Workflow, WorkflowKind, classify,
 };
-pub use facts::{AttrValue, Count, MAX_COST_USD, MAX_TOKENS, SpanFacts};
+pub use facts::{AttrValue, Count, Fact, MAX_COST_USD, MAX_TOKENS, SpanFacts};
 
 #[cfg(test)]
 mod dialect_tests;

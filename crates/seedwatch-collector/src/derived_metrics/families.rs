@@ -7,6 +7,17 @@ use super::encode;
 use super::series::{Series, SeriesLimits};
 use crate::telemetry::ExpositionFormat;
 
+/// One buffered counter update: label values and the amount.
+pub type Increment<'a, const N: usize> = ([&'a str; N], f64);
+/// One buffered histogram observation: label values, the value and the trace it came from.
+pub type Observation<'a, const N: usize> = ([&'a str; N], f64, Option<&'a [u8]>);
+
+/// The monotonic clock (series expiry) and the wall clock (exemplars), read once per update
+/// call.
+fn clocks() -> (Instant, f64) {
+    (Instant::now(), SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()))
+}
+
 /// A counter family.
 #[derive(Debug)]
 pub struct CounterFamily {
@@ -38,6 +49,20 @@ impl CounterFamily {
         }
         let mut s = self.series.lock().unwrap_or_else(|p| p.into_inner());
         s.update(labels, Instant::now(), || 0.0, |v| *v += by);
+    }
+
+    /// Applies many [`inc`](Self::inc)s under one lock.
+    pub fn inc_all<const N: usize>(&self, updates: &[Increment<'_, N>]) {
+        if updates.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let mut s = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        for (labels, by) in updates {
+            if by.is_finite() && *by > 0.0 {
+                s.update(labels, now, || 0.0, |v| *v += by);
+            }
+        }
     }
 
     /// The value for `labels`, if that series exists.
@@ -157,27 +182,57 @@ impl HistogramFamily {
             name,
             help: help.to_owned(),
             labels,
-            bounds: bounds.to_vec(),
+            bounds: {
+                let mut sorted = bounds.to_vec();
+                sorted.sort_by(f64::total_cmp);
+                sorted
+            },
             series: Mutex::new(Series::new(labels.len(), limits)),
         }
     }
 
     /// Records `value` (ignored unless finite and not negative), with the trace it came from.
     pub fn observe(&self, labels: &[&str], value: f64, trace_id: Option<&[u8]>) {
+        let (now, wall) = clocks();
+        let mut s = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        self.record(&mut s, labels, value, trace_id, now, wall);
+    }
+
+    /// Applies many [`observe`](Self::observe)s under one lock.
+    pub fn observe_all<const N: usize>(&self, observations: &[Observation<'_, N>]) {
+        if observations.is_empty() {
+            return;
+        }
+        let (now, wall) = clocks();
+        let mut s = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        for (labels, value, trace_id) in observations {
+            self.record(&mut s, labels, *value, *trace_id, now, wall);
+        }
+    }
+
+    fn record(
+        &self,
+        s: &mut Series<Histogram>,
+        labels: &[&str],
+        value: f64,
+        trace_id: Option<&[u8]>,
+        now: Instant,
+        wall: f64,
+    ) {
         if !(value.is_finite() && value >= 0.0) {
             return;
         }
-        let bucket = self.bounds.iter().position(|b| value <= *b).unwrap_or(self.bounds.len());
+        // The bounds are sorted: the first bucket whose bound is >= value.
+        let bucket = self.bounds.partition_point(|b| *b < value);
         let slots = self.bounds.len() + 1;
         let exemplar = trace_id.and_then(|t| <[u8; 16]>::try_from(t).ok()).map(|trace_id| Exemplar {
             trace_id,
             value,
-            timestamp: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+            timestamp: wall,
         });
-        let mut s = self.series.lock().unwrap_or_else(|p| p.into_inner());
         s.update(
             labels,
-            Instant::now(),
+            now,
             || Histogram { counts: vec![0; slots], sum: 0.0, count: 0, exemplars: vec![None; slots] },
             |h| {
                 h.counts[bucket] += 1;

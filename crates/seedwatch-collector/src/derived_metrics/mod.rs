@@ -10,7 +10,7 @@ mod series;
 
 use std::sync::{Arc, Mutex};
 
-pub use families::{CounterFamily, GaugeFamily, HistogramFamily};
+pub use families::{CounterFamily, GaugeFamily, HistogramFamily, Increment, Observation};
 pub use labels::{MAX_LABEL_VALUE_BYTES, OVERFLOW};
 pub use series::SeriesLimits;
 

@@ -4,9 +4,11 @@
 
 mod reader;
 mod traces;
+mod validated;
 
 pub use reader::WireError;
 pub use traces::{SpanRef, TraceVisitor, resource_attributes, walk_request};
+pub use validated::{RawValue, ValidatedVisitor, walk_validated};
 
 #[cfg(test)]
 mod tests;

@@ -45,7 +45,19 @@ impl<'a> Reader<'a> {
     }
 
     /// A base-128 varint of at most 10 bytes.
+    #[inline]
     pub fn varint(&mut self) -> Result<u64, WireError> {
+        // Most keys and lengths fit in one byte.
+        if let Some((&b, rest)) = self.buf.split_first()
+            && b < 0x80
+        {
+            self.buf = rest;
+            return Ok(u64::from(b));
+        }
+        self.varint_slow()
+    }
+
+    fn varint_slow(&mut self) -> Result<u64, WireError> {
         let mut value = 0u64;
         for (i, &b) in self.buf.iter().take(10).enumerate() {
             if i == 9 && b >= 0x02 {
@@ -61,6 +73,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A field key: (field number, wire type).
+    #[inline]
     pub fn key(&mut self) -> Result<(u32, Wire), WireError> {
         let key = self.varint()?;
         if key > u64::from(u32::MAX) {
@@ -82,6 +95,7 @@ impl<'a> Reader<'a> {
         Ok((field, wire))
     }
 
+    #[inline]
     fn take(&mut self, n: u64) -> Result<&'a [u8], WireError> {
         if n > self.buf.len() as u64 {
             return Err(WireError("buffer underflow"));
@@ -92,6 +106,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The payload of a length-delimited field.
+    #[inline]
     pub fn len_delimited(&mut self) -> Result<&'a [u8], WireError> {
         let n = self.varint()?;
         self.take(n)

@@ -43,16 +43,69 @@ fn samples() -> Vec<Vec<u8>> {
     out
 }
 
+/// Everything a walk visits, in order, strings as bytes.
+#[derive(Debug, Default, PartialEq)]
+struct Visits<'a> {
+    events: Vec<Visit<'a>>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Visit<'a> {
+    Resource(Option<&'a [u8]>),
+    Attribute(&'a [u8], RawValue<'a>),
+    Span(SpanRef<'a>),
+}
+
+impl<'a> TraceVisitor<'a> for Visits<'a> {
+    fn resource(&mut self, r: Option<&'a [u8]>) {
+        self.events.push(Visit::Resource(r));
+    }
+    fn span_attribute(&mut self, k: &'a str, v: AttrValue<'a>) {
+        let raw = match v {
+            AttrValue::Str(s) => RawValue::Str(s.as_bytes()),
+            AttrValue::Int(i) => RawValue::Int(i),
+            AttrValue::Double(d) => RawValue::Double(d),
+            AttrValue::Bool(b) => RawValue::Bool(b),
+        };
+        self.events.push(Visit::Attribute(k.as_bytes(), raw));
+    }
+    fn span(&mut self, s: &SpanRef<'a>) {
+        self.events.push(Visit::Span(s.clone()));
+    }
+}
+
+impl<'a> ValidatedVisitor<'a> for Visits<'a> {
+    fn resource(&mut self, r: Option<&'a [u8]>) {
+        self.events.push(Visit::Resource(r));
+    }
+    fn span_attribute(&mut self, k: &'a [u8], v: RawValue<'a>) {
+        self.events.push(Visit::Attribute(k, v));
+    }
+    fn span(&mut self, s: &SpanRef<'a>) {
+        self.events.push(Visit::Span(s.clone()));
+    }
+}
+
+/// The validating walk accepts what prost accepts; on what it accepts, the cheaper second walk
+/// visits exactly the same; on what it rejects, the second walk does not panic.
 fn agree(bytes: &[u8]) {
     let prost_ok = ExportTraceServiceRequest::decode(bytes).is_ok();
-    let ours = walk_request(bytes, &mut Validate);
+    let mut validating = Visits::default();
+    let ours = walk_request(bytes, &mut validating);
     assert_eq!(ours.is_ok(), prost_ok, "walker {ours:?} vs prost ok={prost_ok} on {bytes:02x?}");
+    let mut second = Visits::default();
+    let again = walk_validated(bytes, &mut second);
+    if ours.is_ok() {
+        assert_eq!(again, Ok(()));
+        assert_eq!(second, validating, "the validated walk differs on {bytes:02x?}");
+    }
 }
 
 #[test]
 fn valid_requests_are_accepted() {
     for s in samples() {
         walk_request(&s, &mut Validate).expect("valid");
+        agree(&s);
     }
 }
 

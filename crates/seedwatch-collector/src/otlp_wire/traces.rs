@@ -7,7 +7,7 @@ use seedwatch_semconv::AttrValue;
 use super::reader::{Reader, Wire, WireError, bytes, expect, message, string, varint};
 
 /// The fixed part of a span.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SpanRef<'a> {
     /// 16 bytes when valid.
     pub trace_id: &'a [u8],

@@ -10,13 +10,13 @@ use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use prost::Message;
 use seedwatch_semconv::metric_names::token_type;
 use seedwatch_semconv::pricing::PricingTable;
-use seedwatch_semconv::{AgentEvent, AttrValue, LlmCall, SpanFacts, SpanInfo, classify};
+use seedwatch_semconv::{AgentEvent, AttrValue, Fact, LlmCall, SpanFacts, SpanInfo, classify};
 
-use super::families::Families;
+use super::families::{Families, Updates};
 use super::pricing::LivePricing;
 use super::resources::instance_raw;
-use super::rollup::{Contribution, Rollup, Root};
-use crate::otlp_wire::{SpanRef, TraceVisitor, walk_request};
+use super::rollup::{Contribution, Rollup, Root, Totals};
+use crate::otlp_wire::{RawValue, SpanRef, ValidatedVisitor, walk_validated};
 use crate::pipeline::{Batch, Payload};
 use crate::processors::Processor;
 
@@ -53,11 +53,14 @@ impl Processor for AgentMetrics {
                     facts: SpanFacts::default(),
                     method: None,
                     route: None,
+                    updates: Updates::default(),
+                    trace: None,
                 };
-                if let Err(err) = walk_request(&bytes, &mut deriver) {
+                if let Err(err) = walk_validated(&bytes, &mut deriver) {
                     // Unreachable: trace payloads are validated on receipt.
                     tracing::error!(error = %err, "trace batch not derivable");
                 }
+                deriver.finish();
             }
             Payload::Metrics(req) => self.families.resource_metrics(req, now),
             Payload::Logs(req) => req.resource_logs.iter().for_each(|rl| self.families.seen(rl.resource.as_ref(), now)),
@@ -73,7 +76,9 @@ impl Processor for AgentMetrics {
     }
 }
 
-/// Walks one trace request, deriving as it goes.
+/// Walks one trace request, deriving as it goes; metric updates and roll-up contributions are
+/// gathered and applied at the end of the batch (per trace for the roll-up), so the shared
+/// state is locked a few times per batch rather than several times per span.
 struct Deriver<'a, 'p> {
     m: &'p AgentMetrics,
     pricing: &'p PricingTable,
@@ -84,9 +89,12 @@ struct Deriver<'a, 'p> {
     facts: SpanFacts<'a>,
     method: Option<&'a str>,
     route: Option<&'a str>,
+    updates: Updates<'a>,
+    /// The trace whose spans are being walked, with what they add up to so far.
+    trace: Option<(&'a [u8], Totals)>,
 }
 
-impl<'a> TraceVisitor<'a> for Deriver<'a, '_> {
+impl<'a> ValidatedVisitor<'a> for Deriver<'a, '_> {
     fn resource(&mut self, resource: Option<&'a [u8]>) {
         self.resource = resource;
         self.resource_decoded = None;
@@ -94,20 +102,29 @@ impl<'a> TraceVisitor<'a> for Deriver<'a, '_> {
         self.m.families.agent_last_seen.set(&[service, instance], self.now);
     }
 
-    fn span_attribute(&mut self, key: &'a str, value: AttrValue<'a>) {
-        match (key, value) {
-            ("http.request.method" | "http.method", AttrValue::Str(m)) => self.method = Some(m),
-            ("http.route", AttrValue::Str(r)) => self.route = Some(r),
-            (key, value) => self.facts.observe(key, value),
+    fn span_attribute(&mut self, key: &'a [u8], value: RawValue<'a>) {
+        // Only the values of keys that matter are decoded (checked as UTF-8).
+        let slot = match key {
+            b"http.request.method" | b"http.method" => &mut self.method,
+            b"http.route" => &mut self.route,
+            _ => {
+                if let Some(fact) = Fact::of_key(key)
+                    && let Some(value) = value.decode()
+                {
+                    self.facts.set(fact, value);
+                }
+                return;
+            }
+        };
+        if let Some(AttrValue::Str(s)) = value.decode() {
+            *slot = Some(s);
         }
     }
 
     fn span(&mut self, span: &SpanRef<'a>) {
         let facts = std::mem::take(&mut self.facts);
         let (method, route) = (self.method.take(), self.route.take());
-        let (resource, decoded) = (self.resource, &mut self.resource_decoded);
-        let resource = || decoded.get_or_insert_with(|| resource.and_then(|r| Resource::decode(r).ok())).clone();
-        self.m.derive(span, &facts, method, route, resource, self.pricing);
+        self.derive(span, &facts, method, route);
     }
 }
 
@@ -116,16 +133,8 @@ fn seconds(span: &SpanRef<'_>) -> Option<f64> {
     (start > 0 && end >= start).then(|| (end - start) as f64 / 1e9)
 }
 
-impl AgentMetrics {
-    fn derive(
-        &self,
-        span: &SpanRef<'_>,
-        facts: &SpanFacts<'_>,
-        method: Option<&str>,
-        route: Option<&str>,
-        resource: impl FnOnce() -> Option<Resource>,
-        pricing: &PricingTable,
-    ) {
+impl<'a> Deriver<'a, '_> {
+    fn derive(&mut self, span: &SpanRef<'a>, facts: &SpanFacts<'a>, method: Option<&'a str>, route: Option<&'a str>) {
         let info = SpanInfo {
             name: span.name,
             is_root: span.parent_span_id.is_empty(),
@@ -133,27 +142,27 @@ impl AgentMetrics {
         };
         let secs = seconds(span);
         let trace = Some(span.trace_id);
-        let f = &self.families;
         match classify(facts, info) {
             AgentEvent::Tool(tool) => {
-                self.rollup.contribute(span.trace_id, Contribution::Tool { error: tool.error.is_some() });
-                f.tool_executions.inc(&[tool.name], 1.0);
+                self.contribute(span.trace_id, Contribution::Tool { error: tool.error.is_some() });
+                let u = &mut self.updates;
+                u.tool_executions.push(([tool.name], 1.0));
                 if let Some(secs) = secs {
-                    f.tool_duration.observe(&[tool.name], secs, trace);
+                    u.tool_duration.push(([tool.name], secs, trace));
                 }
                 if let Some(error) = tool.error {
-                    f.tool_errors.inc(&[tool.name, error], 1.0);
+                    u.tool_errors.push(([tool.name, error], 1.0));
                 }
             }
             AgentEvent::Llm(call) => {
-                let cost = self.llm(&call, secs, trace, pricing);
+                let cost = self.llm(&call, secs, trace);
                 let contribution = Contribution::Llm { error: call.error.is_some(), tokens: call.tokens, cost };
-                self.rollup.contribute(span.trace_id, contribution);
+                self.contribute(span.trace_id, contribution);
             }
             AgentEvent::Workflow(wf) => {
                 let status = if wf.error.is_some() { "failed" } else { "completed" };
                 if let Some(secs) = secs {
-                    f.workflow_duration.observe(&[wf.name, status], secs, trace);
+                    self.updates.workflow_duration.push(([wf.name, status], secs, trace));
                 }
                 let root = Root {
                     name: wf.name.to_owned(),
@@ -164,33 +173,61 @@ impl AgentMetrics {
                     span_id: span.span_id.to_vec(),
                     top_level: span.parent_span_id.is_empty(),
                 };
-                self.rollup.root(span.trace_id, root, resource);
+                let (resource, decoded) = (self.resource, &mut self.resource_decoded);
+                let resource =
+                    || decoded.get_or_insert_with(|| resource.and_then(|r| Resource::decode(r).ok())).clone();
+                self.m.rollup.root(span.trace_id, root, resource);
             }
             AgentEvent::Other => {}
         }
         if span.kind == SpanKind::Server as i32
             && let Some(method) = method
         {
-            f.requests.inc(&[method, route.unwrap_or(NO_ROUTE)], 1.0);
+            self.updates.requests.push(([method, route.unwrap_or(NO_ROUTE)], 1.0));
             if let Some(secs) = secs {
-                f.request_duration.observe(&[], secs, trace);
+                self.updates.request_duration.push(([], secs, trace));
             }
         }
     }
 
-    /// Updates the LLM series; returns the call's cost when known.
-    fn llm(&self, call: &LlmCall<'_>, secs: Option<f64>, trace: Option<&[u8]>, pricing: &PricingTable) -> Option<f64> {
-        let f = &self.families;
+    /// Adds a span's contribution to its trace's; spans of one trace usually come together.
+    fn contribute(&mut self, trace_id: &'a [u8], c: Contribution) {
+        match &mut self.trace {
+            Some((id, totals)) if *id == trace_id => totals.add(c),
+            _ => {
+                self.hand_over_trace();
+                let mut totals = Totals::default();
+                totals.add(c);
+                self.trace = Some((trace_id, totals));
+            }
+        }
+    }
+
+    fn hand_over_trace(&mut self) {
+        if let Some((id, totals)) = self.trace.take() {
+            self.m.rollup.contribute(id, &totals);
+        }
+    }
+
+    /// Applies what the batch added up to.
+    fn finish(mut self) {
+        self.hand_over_trace();
+        self.updates.apply(&self.m.families);
+    }
+
+    /// Records the LLM series; returns the call's cost when known.
+    fn llm(&mut self, call: &LlmCall<'a>, secs: Option<f64>, trace: Option<&'a [u8]>) -> Option<f64> {
+        let u = &mut self.updates;
         let labels = [call.provider, call.model];
-        f.llm_requests.inc(&labels, 1.0);
+        u.llm_requests.push((labels, 1.0));
         if let Some(secs) = secs {
-            f.llm_duration.observe(&[call.provider], secs, trace);
+            u.llm_duration.push(([call.provider], secs, trace));
         }
         if let Some(error) = call.error {
-            f.llm_errors.inc(&[call.provider, error], 1.0);
+            u.llm_errors.push(([call.provider, error], 1.0));
         }
         if call.invalid_tokens {
-            f.llm_invalid_usage.inc(&labels, 1.0);
+            u.llm_invalid_usage.push((labels, 1.0));
         }
         let t = &call.tokens;
         let by_type = [
@@ -202,9 +239,10 @@ impl AgentMetrics {
         ];
         for (kind, n) in by_type {
             if n > 0 {
-                f.llm_tokens.inc(&[call.provider, call.model, kind], n as f64);
+                u.llm_tokens.push(([call.provider, call.model, kind], n as f64));
             }
         }
+        let pricing = self.pricing;
         let priced = || {
             pricing
                 .lookup(call.provider, call.model)
@@ -219,8 +257,8 @@ impl AgentMetrics {
             (None, false) => None,
         };
         match cost {
-            Some(cost) => f.llm_cost.inc(&labels, cost),
-            None => f.llm_cost_unknown.inc(&labels, 1.0),
+            Some(cost) => u.llm_cost.push((labels, cost)),
+            None => u.llm_cost_unknown.push((labels, 1.0)),
         }
         cost
     }

@@ -42,8 +42,9 @@ pub(super) struct Root {
     pub top_level: bool,
 }
 
-#[derive(Debug, Default)]
-struct Totals {
+/// What a trace's tool and LLM spans add up to.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Totals {
     cost: f64,
     unpriced_llm_calls: u64,
     tokens: Tokens,
@@ -51,6 +52,45 @@ struct Totals {
     tool_errors: u64,
     llm_calls: u64,
     llm_errors: u64,
+}
+
+impl Totals {
+    /// Adds one span's contribution.
+    pub(super) fn add(&mut self, c: Contribution) {
+        match c {
+            Contribution::Tool { error } => {
+                self.tool_calls += 1;
+                self.tool_errors += u64::from(error);
+            }
+            Contribution::Llm { error, tokens, cost } => {
+                self.llm_calls += 1;
+                self.llm_errors += u64::from(error);
+                self.tokens.input += tokens.input;
+                self.tokens.output += tokens.output;
+                self.tokens.cache_read += tokens.cache_read;
+                self.tokens.cache_creation += tokens.cache_creation;
+                self.tokens.reasoning += tokens.reasoning;
+                match cost {
+                    Some(cost) => self.cost += cost,
+                    None => self.unpriced_llm_calls += 1,
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, o: &Totals) {
+        self.cost += o.cost;
+        self.unpriced_llm_calls += o.unpriced_llm_calls;
+        self.tokens.input += o.tokens.input;
+        self.tokens.output += o.tokens.output;
+        self.tokens.cache_read += o.tokens.cache_read;
+        self.tokens.cache_creation += o.tokens.cache_creation;
+        self.tokens.reasoning += o.tokens.reasoning;
+        self.tool_calls += o.tool_calls;
+        self.tool_errors += o.tool_errors;
+        self.llm_calls += o.llm_calls;
+        self.llm_errors += o.llm_errors;
+    }
 }
 
 #[derive(Debug)]
@@ -99,33 +139,13 @@ impl Rollup {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a tool or LLM span to its trace.
-    pub(super) fn contribute(&self, trace_id: &[u8], c: Contribution) {
+    /// Adds what some tool and LLM spans of a trace add up to.
+    pub(super) fn contribute(&self, trace_id: &[u8], totals: &Totals) {
         let Some(key) = trace_key(trace_id) else { return };
         let mut closed = Vec::new();
         {
             let mut state = self.lock();
-            let pending = self.entry(&mut state, key, &mut closed);
-            let t = &mut pending.totals;
-            match c {
-                Contribution::Tool { error } => {
-                    t.tool_calls += 1;
-                    t.tool_errors += u64::from(error);
-                }
-                Contribution::Llm { error, tokens, cost } => {
-                    t.llm_calls += 1;
-                    t.llm_errors += u64::from(error);
-                    t.tokens.input += tokens.input;
-                    t.tokens.output += tokens.output;
-                    t.tokens.cache_read += tokens.cache_read;
-                    t.tokens.cache_creation += tokens.cache_creation;
-                    t.tokens.reasoning += tokens.reasoning;
-                    match cost {
-                        Some(cost) => t.cost += cost,
-                        None => t.unpriced_llm_calls += 1,
-                    }
-                }
-            }
+            self.entry(&mut state, key, &mut closed).totals.merge(totals);
         }
         self.close(closed);
     }

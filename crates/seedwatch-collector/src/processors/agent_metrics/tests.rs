@@ -513,3 +513,50 @@ async fn shutdown_closes_pending_workflows() {
     let Payload::Logs(req) = batch.payload() else { panic!() };
     assert_eq!(req.resource_logs[0].scope_logs[0].log_records[0].severity_text, "ERROR");
 }
+
+#[tokio::test]
+async fn interleaved_traces_in_one_batch_are_summed_per_trace() {
+    let (p, ctx, mut logs) = build_with_logs("workflows: {idle_timeout: 0s}");
+    let tool = |trace: u8, error: bool| with_trace(span("t", &[("gen_ai.tool.name", S("fba"))], 1, error), trace, true);
+    let root = |trace: u8, name: &'static str| {
+        with_trace(
+            span(
+                "wf",
+                &[("gen_ai.operation.name", S("invoke_workflow")), ("gen_ai.workflow.name", S(name))],
+                10,
+                false,
+            ),
+            trace,
+            false,
+        )
+    };
+    // Trace 1 has three tool calls, trace 2 has one: A A B A, roots in between and at the end.
+    let spans = vec![tool(1, false), tool(1, true), root(2, "two"), tool(2, false), tool(1, false), root(1, "one")];
+    p.process(&mut Batch::new(traces(spans), Transport::Grpc));
+    p.tick();
+    let text = exposition(&ctx);
+    assert_eq!(value(&text, "modelseed_tool_executions_total{tool_name=\"fba\"}"), 4.0, "{text}");
+    assert_eq!(value(&text, "modelseed_workflow_cost_usd_count{workflow_type=\"one\"}"), 1.0);
+    assert_eq!(value(&text, "modelseed_workflow_cost_usd_count{workflow_type=\"two\"}"), 1.0);
+    let mut seen = std::collections::BTreeMap::new();
+    while seen.len() < 2 {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(5), logs.recv()).await;
+        let batch = next.expect("a summary per workflow").expect("logs queue open");
+        let Payload::Logs(req) = batch.payload() else { panic!("logs") };
+        for rl in &req.resource_logs {
+            let r = &rl.scope_logs[0].log_records[0];
+            let get = |k: &str| {
+                r.attributes.iter().find(|kv| kv.key == k).and_then(|kv| kv.value.clone()).and_then(|v| v.value)
+            };
+            seen.insert(
+                format!("{:?}", get("workflow.type")),
+                (get("workflow.tool_calls"), get("workflow.tool_errors")),
+            );
+        }
+    }
+    use any_value::Value as AV;
+    let one = seen.get(&format!("{:?}", Some(AV::StringValue("one".into())))).cloned();
+    let two = seen.get(&format!("{:?}", Some(AV::StringValue("two".into())))).cloned();
+    assert_eq!(one, Some((Some(AV::IntValue(3)), Some(AV::IntValue(1)))), "{seen:?}");
+    assert_eq!(two, Some((Some(AV::IntValue(1)), Some(AV::IntValue(0)))), "{seen:?}");
+}
