@@ -142,15 +142,17 @@ async fn handle<S: OtlpSignal>(
         }
     })?;
     let bytes = if gzip { gunzip(&raw, state.max_decompressed)? } else { raw };
-    let request: S::Request = match encoding {
+    // Protobuf takes the same path as gRPC: trace requests are validated in place and kept
+    // as received, not decoded.
+    let payload = match encoding {
         Encoding::Protobuf => {
-            prost::Message::decode(bytes).map_err(|e| bad_request(format!("malformed OTLP protobuf: {e}")))?
+            S::from_protobuf(bytes).map_err(|e| bad_request(format!("malformed OTLP protobuf: {e}")))?
         }
         Encoding::Json => {
-            serde_json::from_slice(&bytes).map_err(|e| bad_request(format!("malformed OTLP JSON: {e}")))?
+            S::payload(serde_json::from_slice(&bytes).map_err(|e| bad_request(format!("malformed OTLP JSON: {e}")))?)
         }
     };
-    match state.ingest.ingest(S::payload(request), encoding.transport()).await {
+    match state.ingest.ingest(payload, encoding.transport()).await {
         Ok(outcome) => Ok(encode(encoding, &S::response(outcome.rejected, outcome.message), StatusCode::OK)),
         Err(err) => Err(queue_refusal(&err)),
     }
