@@ -8,6 +8,9 @@ mod http;
 mod signals;
 mod status;
 
+#[cfg(test)]
+mod raw_path_tests;
+
 pub use config::{GrpcConfig, HttpConfig, OtlpReceiverConfig};
 pub use grpc::grpc_routes;
 pub use http::http_router;
