@@ -122,6 +122,7 @@ impl RunningCollector {
             health: health.clone(),
             registries: Arc::new(vec![registry]),
             expositions: Arc::new(vec![build.derived.clone() as Arc<dyn crate::telemetry::Exposition>]),
+            agents: build.agents.clone(),
         };
         let stop_admin = CancellationToken::new();
         let admin = {

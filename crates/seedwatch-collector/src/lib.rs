@@ -5,6 +5,7 @@
 //! joined by the [`pipeline`]; [`config`] parses and validates everything before [`app`]
 //! starts anything.
 
+pub mod agents;
 pub mod app;
 pub mod config;
 pub mod derived_metrics;

@@ -96,4 +96,11 @@ pub mod seedwatch {
     pub const LLM_COST_USD: &str = "seedwatch.llm.cost_usd";
     /// The workflow's id (the guide's `workflow_id`).
     pub const WORKFLOW_ID: &str = "seedwatch.workflow.id";
+    /// Gauge an agent sends with the result of each of its own health checks: 0 passes,
+    /// 1 degraded, 2 unhealthy; the check's name in [`HEALTH_CHECK`].
+    pub const HEALTH_STATUS_METRIC: &str = "seedwatch.health.status";
+    /// The check a [`HEALTH_STATUS_METRIC`] data point is about (`database`, `llm`, ...).
+    pub const HEALTH_CHECK: &str = "seedwatch.health.check";
+    /// `event.name` of the log record made when an agent's health state changes.
+    pub const AGENT_HEALTH_CHANGED_EVENT: &str = "seedwatch.agent.health_changed";
 }

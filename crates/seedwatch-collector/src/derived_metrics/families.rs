@@ -107,6 +107,11 @@ impl GaugeFamily {
         GaugeFamily { name, help: help.to_owned(), labels, series: Mutex::new(Series::new(labels.len(), limits)) }
     }
 
+    /// Removes the series for `labels` (when what it describes is gone).
+    pub fn remove(&self, labels: &[&str]) {
+        self.series.lock().unwrap_or_else(|p| p.into_inner()).remove(labels);
+    }
+
     /// Sets the series for `labels` (ignored unless finite).
     pub fn set(&self, labels: &[&str], value: f64) {
         if !value.is_finite() {

@@ -56,6 +56,11 @@ impl<V> Series<V> {
         f(&mut e.value);
     }
 
+    /// Drops the series for `labels`, if it exists.
+    pub(super) fn remove(&mut self, labels: &[&str]) {
+        self.map.remove(&LabelRef(labels));
+    }
+
     /// Drops series idle for longer than the TTL.
     pub(super) fn expire(&mut self, now: Instant) {
         let ttl = self.limits.ttl;

@@ -59,11 +59,15 @@ pub struct DetailedReport {
     pub components: Components,
     /// Every queue by name.
     pub queues: BTreeMap<String, QueueReport>,
+    /// How many agent instances are in each health state (when agents are tracked); the
+    /// agents' health does not change the collector's own status.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub agents: Option<crate::agents::AgentCounts>,
 }
 
 impl DetailedReport {
     pub(super) fn new(summary: SummaryReport, ready: bool) -> Self {
-        DetailedReport { summary, ready, components: Components::default(), queues: BTreeMap::new() }
+        DetailedReport { summary, ready, components: Components::default(), queues: BTreeMap::new(), agents: None }
     }
 }
 

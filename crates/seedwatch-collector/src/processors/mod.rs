@@ -42,6 +42,8 @@ pub struct BuildContext {
     pub derived: Arc<DerivedRegistry>,
     /// Sends log records the collector makes into the logs pipeline (to the exporters).
     pub logs: Option<LogEmitter>,
+    /// Per-agent health, when a processor tracks it (read by the admin API).
+    pub agents: Option<Arc<crate::agents::AgentTracker>>,
 }
 
 /// Puts log records made inside the collector into the logs pipeline. Never blocks: when the

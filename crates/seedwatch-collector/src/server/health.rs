@@ -39,6 +39,7 @@ pub(super) async fn ready(State(state): State<AdminState>) -> Response {
 
 /// Every component and queue; 503 when unhealthy.
 pub(super) async fn detailed(State(state): State<AdminState>) -> Response {
-    let report = state.health.detailed();
+    let mut report = state.health.detailed();
+    report.agents = state.agents.as_ref().map(|a| a.counts());
     (status_code(report.summary.status), Json(report)).into_response()
 }

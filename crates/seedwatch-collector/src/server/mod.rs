@@ -1,6 +1,6 @@
-//! The admin HTTP server: `/metrics` and the collector's `/health*` endpoints (later also
-//! `/api/v1/*` and the dashboard).
+//! The admin HTTP server: `/metrics` and the collector's `/health*` endpoints `/api/v1/agents`.
 
+mod agents;
 mod health;
 mod metrics;
 
@@ -11,6 +11,9 @@ use axum::routing::get;
 use prometheus_client::registry::Registry;
 use serde::Deserialize;
 
+pub use agents::AgentsReport;
+
+use crate::agents::AgentTracker;
 use crate::config::{Problem, check_endpoint};
 use crate::health::Health;
 use crate::telemetry::Exposition;
@@ -50,6 +53,8 @@ pub struct AdminState {
     pub registries: Arc<Vec<Registry>>,
     /// Other metric sources rendered after them (derived metrics).
     pub expositions: Arc<Vec<Arc<dyn Exposition>>>,
+    /// Per-agent health, when the `agent_metrics` processor tracks it.
+    pub agents: Option<Arc<AgentTracker>>,
 }
 
 /// The admin routes.
@@ -60,6 +65,7 @@ pub fn admin_router(state: AdminState) -> Router {
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/health/detailed", get(health::detailed))
+        .route("/api/v1/agents", get(agents::list))
         .with_state(state)
 }
 

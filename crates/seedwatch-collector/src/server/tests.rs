@@ -18,6 +18,7 @@ fn state() -> AdminState {
         health: Arc::new(Health::new(queues)),
         registries: Arc::new(vec![registry]),
         expositions: Arc::new(Vec::new()),
+        agents: None,
     }
 }
 
@@ -89,4 +90,43 @@ async fn metrics_negotiates_the_format() {
     assert!(ctype.starts_with("application/openmetrics-text"));
     assert!(body.ends_with("# EOF\n"));
     assert!(body.contains("process_resident_memory_bytes"), "{body}");
+}
+
+#[tokio::test]
+async fn agents_api_lists_tracked_instances_and_says_when_none_are_tracked() {
+    let mut s = state();
+    let (status, _, body) = get(&s, "/api/v1/agents", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(body.contains("agent_metrics"), "{body}");
+
+    let registry = crate::derived_metrics::DerivedRegistry::default();
+    let limits = crate::derived_metrics::SeriesLimits { max_series: 100, ttl: std::time::Duration::from_secs(60) };
+    let metrics = crate::agents::TrackerMetrics {
+        up: registry.gauge("up", "h", &["service", "instance"], limits),
+        state: registry.gauge("state", "h", &["service", "instance", "state"], limits),
+        changes: registry.counter("changes", "h", &["state"], limits),
+        forgotten: registry.counter("forgotten", "h", &["reason"], limits),
+    };
+    let tracker = Arc::new(crate::agents::AgentTracker::new(Default::default(), metrics, None));
+    let now = std::time::Instant::now();
+    tracker.activity(
+        "svc",
+        "a-1",
+        crate::agents::Activity { llm_calls: 30, llm_errors: 30, ..Default::default() },
+        now,
+    );
+    tracker.seen("svc", "a-2", now);
+    tracker.tick(now);
+    s.agents = Some(tracker);
+    let (status, _, body) = get(&s, "/api/v1/agents", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let report: AgentsReport = serde_json::from_str(&body).expect("json");
+    assert_eq!(report.counts.total, 2);
+    assert_eq!(report.counts.unhealthy, 1);
+    assert_eq!(report.agents[0].instance, "a-1", "worst first");
+    assert!(report.agents[0].reasons[0].contains("LLM errors"), "{body}");
+    let (_, _, detailed) = get(&s, "/health/detailed", None).await;
+    let detailed: serde_json::Value = serde_json::from_str(&detailed).expect("json");
+    assert_eq!(detailed["agents"]["unhealthy"], 1);
+    assert_eq!(detailed["status"], "healthy", "agents' health is not the collector's");
 }

@@ -7,6 +7,7 @@ use seedwatch_semconv::metric_names::DEFAULT_NAMESPACE;
 use seedwatch_semconv::pricing::{ModelEntry, validate_entries};
 use serde::Deserialize;
 
+use crate::agents::AgentHealthConfig;
 use crate::config::{Problem, Validate};
 
 /// Derives the agent metric contract from spans.
@@ -25,6 +26,9 @@ pub struct AgentMetricsConfig {
     /// Per-workflow roll-up of cost, tokens, tool calls and errors.
     #[serde(default)]
     pub workflows: WorkflowConfig,
+    /// Health state of each agent instance.
+    #[serde(default)]
+    pub health: AgentHealthConfig,
 }
 
 impl Default for AgentMetricsConfig {
@@ -34,6 +38,7 @@ impl Default for AgentMetricsConfig {
             cardinality: CardinalityConfig::default(),
             pricing: PricingConfig::default(),
             workflows: WorkflowConfig::default(),
+            health: AgentHealthConfig::default(),
         }
     }
 }
@@ -178,5 +183,6 @@ impl Validate for AgentMetricsConfig {
         if let Err(e) = validate_entries(&self.pricing.models, "pricing.models") {
             problems.push(Problem::new(e.path, e.message));
         }
+        self.health.validate("health", problems);
     }
 }

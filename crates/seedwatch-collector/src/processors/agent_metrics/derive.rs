@@ -2,7 +2,8 @@
 //! `SpanFacts` (borrowed, not copied), then one classification and a few metric updates.
 //! Nothing from a span is copied unless it becomes a new series or a workflow root.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
@@ -16,6 +17,7 @@ use super::families::{Families, Updates};
 use super::pricing::LivePricing;
 use super::resources::instance_raw;
 use super::rollup::{Contribution, Rollup, Root, Totals};
+use crate::agents::{Activity, AgentTracker};
 use crate::otlp_wire::{RawValue, SpanRef, ValidatedVisitor, walk_validated};
 use crate::pipeline::{Batch, Payload};
 use crate::processors::Processor;
@@ -29,11 +31,12 @@ pub(super) struct AgentMetrics {
     families: Families,
     pricing: LivePricing,
     rollup: Rollup,
+    agents: Arc<AgentTracker>,
 }
 
 impl AgentMetrics {
-    pub(super) fn new(families: Families, pricing: LivePricing, rollup: Rollup) -> Self {
-        AgentMetrics { families, pricing, rollup }
+    pub(super) fn new(families: Families, pricing: LivePricing, rollup: Rollup, agents: Arc<AgentTracker>) -> Self {
+        AgentMetrics { families, pricing, rollup, agents }
     }
 }
 
@@ -55,6 +58,7 @@ impl Processor for AgentMetrics {
                     route: None,
                     updates: Updates::default(),
                     trace: None,
+                    agent: None,
                 };
                 if let Err(err) = walk_validated(&bytes, &mut deriver) {
                     // Unreachable: trace payloads are validated on receipt.
@@ -62,13 +66,16 @@ impl Processor for AgentMetrics {
                 }
                 deriver.finish();
             }
-            Payload::Metrics(req) => self.families.resource_metrics(req, now),
-            Payload::Logs(req) => req.resource_logs.iter().for_each(|rl| self.families.seen(rl.resource.as_ref(), now)),
+            Payload::Metrics(req) => self.families.resource_metrics(req, now, &self.agents),
+            Payload::Logs(req) => {
+                req.resource_logs.iter().for_each(|rl| self.families.seen(rl.resource.as_ref(), now, &self.agents))
+            }
         }
     }
 
     fn tick(&self) {
         self.rollup.tick();
+        self.agents.tick(Instant::now());
     }
 
     fn shutdown(&self) {
@@ -92,14 +99,18 @@ struct Deriver<'a, 'p> {
     updates: Updates<'a>,
     /// The trace whose spans are being walked, with what they add up to so far.
     trace: Option<(&'a [u8], Totals)>,
+    /// The agent instance whose spans are being walked, with what they showed so far.
+    agent: Option<((&'a str, &'a str), Activity)>,
 }
 
 impl<'a> ValidatedVisitor<'a> for Deriver<'a, '_> {
     fn resource(&mut self, resource: Option<&'a [u8]>) {
+        self.hand_over_agent();
         self.resource = resource;
         self.resource_decoded = None;
         let (service, instance) = instance_raw(resource);
         self.m.families.agent_last_seen.set(&[service, instance], self.now);
+        self.agent = Some(((service, instance), Activity::default()));
     }
 
     fn span_attribute(&mut self, key: &'a [u8], value: RawValue<'a>) {
@@ -145,6 +156,10 @@ impl<'a> Deriver<'a, '_> {
         match classify(facts, info) {
             AgentEvent::Tool(tool) => {
                 self.contribute(span.trace_id, Contribution::Tool { error: tool.error.is_some() });
+                if let Some((_, a)) = &mut self.agent {
+                    a.tool_calls = a.tool_calls.saturating_add(1);
+                    a.tool_errors = a.tool_errors.saturating_add(u32::from(tool.error.is_some()));
+                }
                 let u = &mut self.updates;
                 u.tool_executions.push(([tool.name], 1.0));
                 if let Some(secs) = secs {
@@ -158,6 +173,10 @@ impl<'a> Deriver<'a, '_> {
                 let cost = self.llm(&call, secs, trace);
                 let contribution = Contribution::Llm { error: call.error.is_some(), tokens: call.tokens, cost };
                 self.contribute(span.trace_id, contribution);
+                if let Some((_, a)) = &mut self.agent {
+                    a.llm_calls = a.llm_calls.saturating_add(1);
+                    a.llm_errors = a.llm_errors.saturating_add(u32::from(call.error.is_some()));
+                }
             }
             AgentEvent::Workflow(wf) => {
                 let status = if wf.error.is_some() { "failed" } else { "completed" };
@@ -209,9 +228,16 @@ impl<'a> Deriver<'a, '_> {
         }
     }
 
+    fn hand_over_agent(&mut self) {
+        if let Some(((service, instance), activity)) = self.agent.take() {
+            self.m.agents.activity(service, instance, activity, Instant::now());
+        }
+    }
+
     /// Applies what the batch added up to.
     fn finish(mut self) {
         self.hand_over_trace();
+        self.hand_over_agent();
         self.updates.apply(&self.m.families);
     }
 

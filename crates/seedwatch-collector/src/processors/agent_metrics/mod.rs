@@ -22,6 +22,7 @@ use self::config::AgentMetricsConfig;
 use self::derive::AgentMetrics;
 use self::families::Families;
 use super::{BuildContext, BuildProcessor, Processor, ProcessorFactory};
+use crate::agents::{AgentTracker, HealthState, TrackerMetrics};
 use crate::config::{Problem, parse_section};
 use crate::derived_metrics::{CounterFamily, DerivedRegistry, GaugeFamily, HistogramFamily, SeriesLimits};
 use crate::pipeline::Signal;
@@ -72,11 +73,53 @@ impl BuildProcessor for Parsed {
             ),
         };
         let rollup = rollup::Rollup::new(self.config.workflows.clone(), rollup_metrics, ctx.logs.clone());
+        let agents =
+            Arc::new(AgentTracker::new(self.config.health.clone(), self.tracker_metrics(ctx), ctx.logs.clone()));
+        ctx.agents = Some(agents.clone());
         Arc::new(AgentMetrics::new(
             families,
             pricing::LivePricing::new(&self.config.pricing, self.table.clone()),
             rollup,
+            agents,
         ))
+    }
+}
+
+impl Parsed {
+    /// The tracker's series: sized for every tracked instance in every state, and never
+    /// expired by age (the tracker removes an instance's series when it forgets it).
+    fn tracker_metrics(&self, ctx: &BuildContext) -> TrackerMetrics {
+        let health = &self.config.health;
+        let limits = SeriesLimits {
+            max_series: health.max_agents.saturating_mul(HealthState::ALL.len()),
+            ttl: health.retention.saturating_mul(2),
+        };
+        let ns = Namespaced { registry: &ctx.derived, namespace: &self.config.namespace, limits };
+        let meta = SeriesLimits { max_series: 16, ttl: self.config.cardinality.series_ttl };
+        TrackerMetrics {
+            up: ns.gauge(
+                "agent_up",
+                "1 while the agent instance sends telemetry, 0 once it is down",
+                &["service", "instance"],
+            ),
+            state: ns.gauge(
+                "agent_health_state",
+                "1 for the agent instance's current health state, 0 for the others",
+                &["service", "instance", "state"],
+            ),
+            changes: ctx.derived.counter(
+                "seedwatch_agent_state_changes",
+                "Agent health state changes, by the state entered",
+                &["state"],
+                meta,
+            ),
+            forgotten: ctx.derived.counter(
+                "seedwatch_agents_forgotten",
+                "Agent instances forgotten: unseen for the retention period, or to make room (capacity)",
+                &["reason"],
+                meta,
+            ),
+        }
     }
 }
 

@@ -7,6 +7,8 @@
 //! | `process.cpu.utilization` (ratio, summed over `cpu.mode`) | `{ns}_cpu_usage_percent` (×100) |
 //! | `modelseed.cpu.usage`, `modelseed_cpu_usage_percent` (percent) | `{ns}_cpu_usage_percent` |
 //! | `modelseed.active_analyses`, `modelseed_active_analyses` | `{ns}_active_analyses` |
+//! | `process.memory.usage` and the like, again | the instance's memory in its health state |
+//! | `seedwatch.health.status` (gauge, one point per `seedwatch.health.check`: 0 ok, 1 degraded, 2 unhealthy) | the instance's own checks in its health state |
 //!
 //! The value is that of the newest data points in the batch (summed when several share the
 //! newest timestamp, as CPU modes do).
@@ -18,7 +20,12 @@ use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as PointVa
 use opentelemetry_proto::tonic::metrics::v1::{Metric, NumberDataPoint};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
+use std::time::Instant;
+
+use seedwatch_semconv::attributes::seedwatch::{HEALTH_CHECK, HEALTH_STATUS_METRIC};
+
 use super::families::Families;
+use crate::agents::{AgentTracker, HealthState};
 
 /// `service` label when a resource has no `service.name`.
 const UNKNOWN_SERVICE: &str = "unknown_service";
@@ -98,24 +105,55 @@ fn newest_value(metric: &Metric) -> Option<f64> {
     values.fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
 }
 
+/// The agent's own health checks in a `seedwatch.health.status` gauge: (check, state) of each
+/// data point with the newest timestamp.
+fn reported_checks(metric: &Metric) -> Vec<(&str, HealthState)> {
+    let Some(Data::Gauge(g)) = metric.data.as_ref() else { return Vec::new() };
+    let Some(newest) = g.data_points.iter().map(|p| p.time_unix_nano).max() else { return Vec::new() };
+    g.data_points
+        .iter()
+        .filter(|p| p.time_unix_nano == newest)
+        .filter_map(|p| {
+            let check = p.attributes.iter().find(|kv| kv.key == HEALTH_CHECK).and_then(|kv| {
+                match kv.value.as_ref()?.value.as_ref()? {
+                    AnyValue::StringValue(s) => Some(s.as_str()),
+                    _ => None,
+                }
+            });
+            Some((check.unwrap_or("self"), HealthState::from_reported(point_value(p)?)))
+        })
+        .collect()
+}
+
 impl Families {
     /// Records that an instance sent something, at `now` (unix seconds).
-    pub(super) fn seen(&self, resource: Option<&Resource>, now: f64) {
+    pub(super) fn seen(&self, resource: Option<&Resource>, now: f64, agents: &AgentTracker) {
         let (service, instance) = instance(resource);
         self.agent_last_seen.set(&[service, instance], now);
+        agents.seen(service, instance, Instant::now());
     }
 
     /// Resource gauges from one metrics request.
-    pub(super) fn resource_metrics(&self, req: &ExportMetricsServiceRequest, now: f64) {
+    pub(super) fn resource_metrics(&self, req: &ExportMetricsServiceRequest, now: f64, agents: &AgentTracker) {
+        let at = Instant::now();
         for rm in &req.resource_metrics {
-            self.seen(rm.resource.as_ref(), now);
+            self.seen(rm.resource.as_ref(), now, agents);
             let (service, instance) = instance(rm.resource.as_ref());
             let labels = [service, instance];
             for metric in rm.scope_metrics.iter().flat_map(|sm| &sm.metrics) {
+                if metric.name == HEALTH_STATUS_METRIC {
+                    for (check, state) in reported_checks(metric) {
+                        agents.reported(service, instance, check, state, at);
+                    }
+                    continue;
+                }
                 let Some(target) = target(&metric.name) else { continue };
                 let Some(value) = newest_value(metric) else { continue };
                 match target {
-                    Target::Memory => self.memory_usage.set(&labels, value),
+                    Target::Memory => {
+                        self.memory_usage.set(&labels, value);
+                        agents.memory(service, instance, value, at);
+                    }
                     Target::CpuRatio => self.cpu_usage.set(&labels, value * 100.0),
                     Target::CpuPercent => self.cpu_usage.set(&labels, value),
                     Target::ActiveAnalyses => self.active_analyses.set(&labels, value),
