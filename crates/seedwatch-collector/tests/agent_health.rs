@@ -1,6 +1,7 @@
 //! Per-agent health through a running collector: an agent that sends, falls silent and comes
 //! back is healthy, then down within `down_after`, then healthy again — on `/api/v1/agents`, on
 //! `/metrics`, and as state-change log records written by an exporter.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
