@@ -120,3 +120,36 @@ def test_health_unreachable_exits_2():
     assert "unreachable" in out.stderr
     out = sw("health", "--url", f"http://127.0.0.1:{free_port()}", "--format", "json")
     assert out.returncode == 2 and json.loads(out.stdout)["status"] == "unreachable"
+
+
+def agents_until(c, code: int, timeout: float = 10) -> subprocess.CompletedProcess:
+    """Runs `seedwatch health --agents` until it exits with `code` (or the timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = sw("health", "--agents", "--url", c.admin)
+        if out.returncode == code or time.monotonic() > deadline:
+            assert out.returncode == code, out
+            return out
+        time.sleep(0.2)
+
+
+def test_health_agents_table_follows_an_agent_from_healthy_to_down(collector):
+    c = collector("processors:\n  agent_metrics: {health: {down_after: 2s}}\n")
+    out = sw("health", "--agents", "--url", c.admin)
+    assert out.returncode == 0 and "0 agents" in out.stdout, out
+    span_exporter, _, _ = exporters("grpc", c.grpc, c.http)
+    send_traces(span_exporter, workflows=1)
+    out = agents_until(c, 0)
+    assert "1 agents: 1 healthy" in out.stdout, out.stdout
+    row = next(line for line in out.stdout.splitlines() if line.startswith("modelseed-agent"))
+    assert row.split()[:3] == ["modelseed-agent", "e2e-1", "healthy"], row
+    out = agents_until(c, 2)
+    assert "1 down" in out.stdout and "no telemetry for" in out.stdout, out.stdout
+    report = json.loads(sw("health", "--agents", "--url", c.admin, "--format", "json").stdout)
+    assert report["agents"][0]["state"] == "down" and report["counts"]["down"] == 1
+
+
+def test_health_agents_says_why_when_agents_are_not_tracked(collector):
+    c = collector("processors: {}\n")
+    out = sw("health", "--agents", "--url", c.admin)
+    assert out.returncode == 2 and "enable the agent_metrics processor" in out.stderr, out

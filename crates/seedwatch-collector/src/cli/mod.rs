@@ -1,5 +1,6 @@
 //! The `seedwatch` command line: `run`, `validate`, `health`, `--version`.
 
+mod agents;
 mod health;
 mod logging;
 mod run;
@@ -38,8 +39,11 @@ enum Command {
         #[arg(long, env = "SEEDWATCH_URL", default_value = "http://127.0.0.1:8889")]
         url: String,
         /// Show every component and queue.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "agents")]
         detailed: bool,
+        /// List every agent instance the collector tracks, with its health state.
+        #[arg(long)]
+        agents: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
@@ -61,6 +65,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run { config } => run::run(config.as_deref()),
         Command::Validate { config } => validate::validate(&config),
-        Command::Health { url, detailed, format, timeout } => health::health(&url, detailed, format, timeout),
+        Command::Health { url, agents: true, format, timeout, .. } => agents::agents(&url, format, timeout),
+        Command::Health { url, detailed, format, timeout, .. } => health::health(&url, detailed, format, timeout),
     }
 }
