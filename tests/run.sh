@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need (Debian packages
-# for the real Prometheus tools, a Python venv with the OpenTelemetry SDK, Rotel and
+# for the real Prometheus and Alertmanager, a Python venv with the OpenTelemetry SDK, Rotel and
 # kubernetes-validate), then runs format and lint checks, the Rust unit and integration
 # tests, and the end-to-end tests against real peers on loopback ports.
 set -euo pipefail
@@ -15,12 +15,14 @@ as_root() {
 step "system packages"
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v mkfifo >/dev/null 2>&1 || missing+=(coreutils)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 promtool --version | head -1
+prometheus-alertmanager --version 2>&1 | head -1
 
 step "python environment (.venv-tests)"
 [ -x .venv-tests/bin/python ] || python3 -m venv .venv-tests

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::alerting::AlertCenter;
 use crate::config::Settings;
 use crate::health::{ComponentKind, ComponentStatus, Health};
 use crate::pipeline::{DrainOutcome, QueueSet, Topology};
@@ -31,6 +32,9 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The HTTP client for alert delivery could not be built.
+    #[error("cannot set up alert delivery (config section `alerting`): {0}")]
+    Alerting(#[from] reqwest::Error),
 }
 
 /// A started collector.
@@ -84,8 +88,14 @@ impl RunningCollector {
         let metrics = Arc::new(SelfMetrics::register(&mut registry, queues.clone()));
         let health = Arc::new(Health::new(queues.clone()));
         let mut build = BuildContext::default();
+        let alerts = AlertCenter::start(config.alerting.clone(), &build.derived)?;
+        build.alerts = Some(alerts.clone());
         let topology =
             Topology::start(&config.pipeline, &processors, &mut build, exporters, queues, metrics, health.clone());
+        if let Some(logs) = build.logs.clone() {
+            alerts.attach_logs(logs);
+        }
+        tokio::spawn(resend_alerts(alerts));
 
         let stop_receivers = CancellationToken::new();
         let mut receivers = JoinSet::new();
@@ -167,6 +177,16 @@ impl RunningCollector {
     pub async fn shutdown(self) -> DrainOutcome {
         self.shutdown.cancel();
         self.wait().await
+    }
+}
+
+/// Re-sends active alerts as Alertmanager expects, for as long as the process runs.
+async fn resend_alerts(alerts: Arc<AlertCenter>) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        alerts.tick(std::time::Instant::now());
     }
 }
 

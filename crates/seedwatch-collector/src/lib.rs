@@ -6,6 +6,7 @@
 //! starts anything.
 
 pub mod agents;
+pub mod alerting;
 pub mod app;
 pub mod config;
 pub mod derived_metrics;

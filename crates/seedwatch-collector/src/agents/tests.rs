@@ -14,7 +14,7 @@ fn tracker(config: AgentHealthConfig) -> (AgentTracker, Arc<DerivedRegistry>) {
         changes: registry.counter("seedwatch_agent_state_changes", "changes", &["state"], limits),
         forgotten: registry.counter("seedwatch_agents_forgotten", "forgotten", &["reason"], limits),
     };
-    (AgentTracker::new(config, metrics, None), registry)
+    (AgentTracker::new(config, metrics, None, None), registry)
 }
 
 fn exposition(r: &DerivedRegistry) -> String {

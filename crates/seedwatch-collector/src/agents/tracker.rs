@@ -14,6 +14,7 @@ use super::config::AgentHealthConfig;
 use super::records::state_change_records;
 use super::state::{HealthState, Observed, evaluate};
 use super::window::RateWindow;
+use crate::alerting::{Alert, AlertCenter, severity};
 use crate::derived_metrics::{CounterFamily, GaugeFamily};
 use crate::processors::LogEmitter;
 
@@ -164,6 +165,7 @@ pub struct AgentTracker {
     agents: Mutex<HashMap<Key, Agent>>,
     metrics: TrackerMetrics,
     emitter: Option<LogEmitter>,
+    alerts: Option<Arc<AlertCenter>>,
 }
 
 fn unix_now() -> f64 {
@@ -171,9 +173,15 @@ fn unix_now() -> f64 {
 }
 
 impl AgentTracker {
-    /// A tracker with no instances yet; state changes go to `emitter` as log records.
-    pub fn new(config: AgentHealthConfig, metrics: TrackerMetrics, emitter: Option<LogEmitter>) -> Self {
-        AgentTracker { config, origin: Instant::now(), agents: Mutex::new(HashMap::new()), metrics, emitter }
+    /// A tracker with no instances yet; state changes go to `emitter` as log records, and
+    /// unhealthy or down instances raise alerts in `alerts`.
+    pub fn new(
+        config: AgentHealthConfig,
+        metrics: TrackerMetrics,
+        emitter: Option<LogEmitter>,
+        alerts: Option<Arc<AlertCenter>>,
+    ) -> Self {
+        AgentTracker { config, origin: Instant::now(), agents: Mutex::new(HashMap::new()), metrics, emitter, alerts }
     }
 
     /// The thresholds in use.
@@ -267,17 +275,18 @@ impl AgentTracker {
     pub fn tick(&self, now: Instant) -> Vec<StateChange> {
         let at = self.since_origin(now);
         let mut changes = Vec::new();
+        let expired: Vec<Key>;
         {
             let mut agents = self.lock();
             let retention = self.config.retention;
-            let expired: Vec<Key> = agents
+            expired = agents
                 .iter()
                 .filter(|(_, a)| at.saturating_sub(a.last_seen) > retention)
                 .map(|(k, _)| k.clone())
                 .collect();
-            for key in expired {
-                agents.remove(&key);
-                self.remove_series(&key);
+            for key in &expired {
+                agents.remove(key);
+                self.remove_series(key);
                 self.metrics.forgotten.inc(&["retention"], 1.0);
             }
             for (key, agent) in agents.iter_mut() {
@@ -306,6 +315,15 @@ impl AgentTracker {
                         at: agent.since_unix,
                     });
                 }
+            }
+        }
+        if let Some(alerts) = &self.alerts {
+            for c in &changes {
+                raise_or_resolve(alerts, c);
+            }
+            for key in &expired {
+                let labels = [("scope", "agent"), ("service", &*key.service), ("instance", &*key.instance)];
+                alerts.resolve(&labels, "the instance was forgotten after the retention period");
             }
         }
         if !changes.is_empty()
@@ -344,6 +362,10 @@ impl AgentTracker {
             agents.remove(&key);
             self.remove_series(&key);
             self.metrics.forgotten.inc(&["capacity"], 1.0);
+            if let Some(alerts) = &self.alerts {
+                let labels = [("scope", "agent"), ("service", &*key.service), ("instance", &*key.instance)];
+                alerts.resolve(&labels, "the instance was forgotten to make room for others");
+            }
         }
     }
 
@@ -390,3 +412,28 @@ impl AgentTracker {
         c
     }
 }
+
+/// `AgentDown` while down, `AgentUnhealthy` while unhealthy (both critical); the other is
+/// resolved, and both on recovery.
+fn raise_or_resolve(alerts: &AlertCenter, c: &StateChange) {
+    let who = [("service", c.service.as_str()), ("instance", c.instance.as_str())];
+    let matcher = |name: &'static str| [("alertname", name), ("scope", "agent"), who[0], who[1]];
+    let description = if c.reasons.is_empty() { "no reason recorded".to_owned() } else { c.reasons.join("; ") };
+    let (fire, resolve): (Option<(&str, &str)>, &[&str]) = match c.to {
+        HealthState::Down => (Some((DOWN, "is down")), &[UNHEALTHY]),
+        HealthState::Unhealthy => (Some((UNHEALTHY, "is unhealthy")), &[DOWN]),
+        HealthState::Healthy | HealthState::Degraded => (None, &[DOWN, UNHEALTHY]),
+    };
+    for name in resolve {
+        alerts.resolve(&matcher(name), &format!("the agent is {} now", c.to));
+    }
+    if let Some((name, what)) = fire {
+        let summary = format!("Agent {}/{} {what}", c.service, c.instance);
+        alerts.fire(Alert::new(name, severity::CRITICAL, "agent", &who, summary, description));
+    }
+}
+
+/// `alertname` of an instance that is down.
+pub const DOWN: &str = "AgentDown";
+/// `alertname` of an instance that is unhealthy.
+pub const UNHEALTHY: &str = "AgentUnhealthy";

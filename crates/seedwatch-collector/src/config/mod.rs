@@ -21,6 +21,7 @@ pub use component::{
 pub use env::Lookup;
 pub use error::{ConfigError, Problem, join_path};
 
+use crate::alerting::AlertingConfig;
 use crate::exporters::{self, ExporterSpec};
 use crate::pipeline::PipelineConfig;
 use crate::processors::{self, ProcessorSpec};
@@ -48,6 +49,8 @@ struct RawConfig {
     #[serde(default)]
     admin: Value,
     #[serde(default)]
+    alerting: Value,
+    #[serde(default)]
     service: Value,
 }
 
@@ -60,6 +63,8 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// The admin HTTP server: `/metrics`, `/health*`.
     pub admin: AdminConfig,
+    /// Where alerts go.
+    pub alerting: AlertingConfig,
     /// Process-wide settings.
     pub service: ServiceConfig,
 }
@@ -211,6 +216,7 @@ impl Settings {
             receivers: section(raw.receivers, "receivers", ReceiversConfig::validate, &mut problems),
             pipeline: section(raw.pipeline, "pipeline", PipelineConfig::validate, &mut problems),
             admin: section(raw.admin, "admin", AdminConfig::validate, &mut problems),
+            alerting: section(raw.alerting, "alerting", AlertingConfig::validate, &mut problems),
             service: section(raw.service, "service", validate_service, &mut problems),
         };
         let processor_map = component_map(raw.processors, "processors", &mut problems);

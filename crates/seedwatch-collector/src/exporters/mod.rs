@@ -14,7 +14,7 @@ use serde_norway::{Mapping, Value};
 use crate::config::{Problem, component_entries, deserialize_at, pick_signals};
 use crate::pipeline::{Batch, Signal};
 
-pub(crate) use runner::run_exporter;
+pub(crate) use runner::{Backoff, run_exporter};
 
 /// Every exporter type the collector knows.
 pub const REGISTRY: &[ExporterFactory] = &[file::FACTORY];

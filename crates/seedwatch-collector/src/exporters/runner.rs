@@ -72,17 +72,17 @@ pub(crate) async fn run_exporter(
 }
 
 /// Exponential backoff with jitter, capped.
-struct Backoff {
+pub(crate) struct Backoff {
     next: Duration,
     max: Duration,
 }
 
 impl Backoff {
-    fn new(cfg: &RetryConfig) -> Self {
+    pub(crate) fn new(cfg: &RetryConfig) -> Self {
         Backoff { next: cfg.initial_interval, max: cfg.max_interval }
     }
 
-    fn next_wait(&mut self) -> Duration {
+    pub(crate) fn next_wait(&mut self) -> Duration {
         let base = self.next;
         self.next = (self.next * 2).min(self.max);
         // Jitter in [50%, 100%] of the base, from the clock's low bits; no RNG dependency needed.

@@ -44,6 +44,8 @@ pub struct BuildContext {
     pub logs: Option<LogEmitter>,
     /// Per-agent health, when a processor tracks it (read by the admin API).
     pub agents: Option<Arc<crate::agents::AgentTracker>>,
+    /// Where processors raise and resolve alerts.
+    pub alerts: Option<Arc<crate::alerting::AlertCenter>>,
 }
 
 /// Puts log records made inside the collector into the logs pipeline. Never blocks: when the

@@ -107,7 +107,7 @@ async fn agents_api_lists_tracked_instances_and_says_when_none_are_tracked() {
         changes: registry.counter("changes", "h", &["state"], limits),
         forgotten: registry.counter("forgotten", "h", &["reason"], limits),
     };
-    let tracker = Arc::new(crate::agents::AgentTracker::new(Default::default(), metrics, None));
+    let tracker = Arc::new(crate::agents::AgentTracker::new(Default::default(), metrics, None, None));
     let now = std::time::Instant::now();
     tracker.activity(
         "svc",

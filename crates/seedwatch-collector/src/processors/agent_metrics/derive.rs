@@ -19,7 +19,7 @@ use super::resources::instance_raw;
 use super::rollup::{Contribution, Rollup, Root, Totals};
 use crate::agents::{Activity, AgentTracker};
 use crate::otlp_wire::{RawValue, SpanRef, ValidatedVisitor, walk_validated};
-use crate::pipeline::{Batch, Payload};
+use crate::pipeline::{Batch, Payload, Transport};
 use crate::processors::Processor;
 
 /// The `endpoint` label of an HTTP server span without `http.route`.
@@ -42,6 +42,11 @@ impl AgentMetrics {
 
 impl Processor for AgentMetrics {
     fn process(&self, batch: &mut Batch) {
+        // Records the collector made itself (workflow summaries, state changes, alerts) carry
+        // agents' resources but are not news from those agents.
+        if batch.transport() == Transport::Internal {
+            return;
+        }
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
         match batch.payload() {
             Payload::Traces(data) => {

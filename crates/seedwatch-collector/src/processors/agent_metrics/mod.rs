@@ -73,8 +73,12 @@ impl BuildProcessor for Parsed {
             ),
         };
         let rollup = rollup::Rollup::new(self.config.workflows.clone(), rollup_metrics, ctx.logs.clone());
-        let agents =
-            Arc::new(AgentTracker::new(self.config.health.clone(), self.tracker_metrics(ctx), ctx.logs.clone()));
+        let agents = Arc::new(AgentTracker::new(
+            self.config.health.clone(),
+            self.tracker_metrics(ctx),
+            ctx.logs.clone(),
+            ctx.alerts.clone(),
+        ));
         ctx.agents = Some(agents.clone());
         Arc::new(AgentMetrics::new(
             families,

@@ -560,3 +560,26 @@ async fn interleaved_traces_in_one_batch_are_summed_per_trace() {
     assert_eq!(one, Some((Some(AV::IntValue(3)), Some(AV::IntValue(1)))), "{seen:?}");
     assert_eq!(two, Some((Some(AV::IntValue(1)), Some(AV::IntValue(0)))), "{seen:?}");
 }
+
+#[tokio::test]
+async fn agents_are_tracked_from_their_own_telemetry_not_from_records_the_collector_made() {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::logs::v1::ResourceLogs;
+    let (p, ctx, _logs) = build_with_logs("{}");
+    let agents = ctx.agents.clone().expect("agent_metrics tracks agents");
+    let logs = |transport| {
+        let req = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs { resource: resource("modelseed-agent", "a-9"), ..Default::default() }],
+        };
+        Batch::new(Payload::Logs(req), transport)
+    };
+    p.process(&mut logs(Transport::Internal));
+    assert_eq!(agents.counts().total, 0, "a workflow summary or alert record is not the agent speaking");
+    p.process(&mut logs(Transport::Grpc));
+    let seen = agents.snapshot(std::time::Instant::now());
+    assert_eq!((seen.len(), seen[0].instance.as_str()), (1, "a-9"));
+    p.process(&mut Batch::new(traces(vec![span("t", &[("gen_ai.tool.name", S("fba"))], 1, true)]), Transport::Grpc));
+    let all = agents.snapshot(std::time::Instant::now());
+    let a = all.iter().find(|a| a.instance == "a-1").expect("the span's agent");
+    assert!(a.tool_error_rate > 0.0 && a.tool_call_rate == a.tool_error_rate, "{a:?}");
+}

@@ -1,0 +1,173 @@
+//! The set of active alerts, and their delivery: a new alert goes out at once; active alerts
+//! are re-sent to Alertmanager every `resend_interval`; a resolved one goes out once with its
+//! `endsAt`. Nothing here blocks: deliveries that find a destination's queue full are dropped
+//! and counted (the alert stays active and goes out with the next re-send).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Instant, SystemTime};
+
+use super::alert::Alert;
+use super::config::AlertingConfig;
+use super::records::alert_records;
+use super::sinks::{self, Sink, SinkHandle};
+use crate::derived_metrics::{CounterFamily, DerivedRegistry, GaugeFamily, SeriesLimits};
+use crate::processors::LogEmitter;
+
+/// Raises, re-sends and resolves alerts.
+#[derive(Debug)]
+pub struct AlertCenter {
+    config: AlertingConfig,
+    active: Mutex<BTreeMap<String, Alert>>,
+    sinks: Vec<SinkHandle>,
+    logs: OnceLock<LogEmitter>,
+    last_resend: Mutex<Instant>,
+    active_gauge: Arc<GaugeFamily>,
+    notifications: Arc<CounterFamily>,
+}
+
+impl AlertCenter {
+    /// Starts a delivery task per configured destination (call inside the runtime).
+    pub fn start(config: AlertingConfig, registry: &DerivedRegistry) -> Result<Arc<AlertCenter>, reqwest::Error> {
+        let limits = SeriesLimits { max_series: 200, ttl: std::time::Duration::from_secs(86_400 * 365) };
+        let notifications = registry.counter(
+            "seedwatch_alert_notifications",
+            "Alert deliveries by destination and outcome (sent, failed after retries, dropped: queue full)",
+            &["destination", "outcome"],
+            limits,
+        );
+        let active_gauge =
+            registry.gauge("seedwatch_alerts_active", "Alerts firing, by alertname", &["alertname"], limits);
+        let mut sinks = Vec::new();
+        let am = &config.alertmanager;
+        if !am.url.is_empty() {
+            let sink = Sink::Alertmanager {
+                client: sinks::client(am.timeout, &am.headers)?,
+                endpoint: format!("{}/api/v2/alerts", am.url.trim_end_matches('/')),
+                valid_for: am.resend_interval * 3,
+            };
+            sinks.push(sinks::spawn(sink, config.queue_capacity, config.retry.clone(), notifications.clone()));
+        }
+        let wh = &config.webhook;
+        if !wh.url.is_empty() {
+            let sink = Sink::Webhook { client: sinks::client(wh.timeout, &wh.headers)?, url: wh.url.clone() };
+            sinks.push(sinks::spawn(sink, config.queue_capacity, config.retry.clone(), notifications.clone()));
+        }
+        Ok(Arc::new(AlertCenter {
+            config,
+            active: Mutex::new(BTreeMap::new()),
+            sinks,
+            logs: OnceLock::new(),
+            last_resend: Mutex::new(Instant::now()),
+            active_gauge,
+            notifications,
+        }))
+    }
+
+    /// Where alert log records go, once the logs pipeline exists.
+    pub fn attach_logs(&self, emitter: LogEmitter) {
+        let _ = self.logs.set(emitter);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Alert>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Raises `alert`; if it is already active only its annotations are updated (they go out
+    /// with the next re-send).
+    pub fn fire(&self, alert: Alert) {
+        let fresh = {
+            let mut active = self.lock();
+            match active.get_mut(&alert.fingerprint()) {
+                Some(existing) => {
+                    existing.annotations = alert.annotations;
+                    None
+                }
+                None => {
+                    active.insert(alert.fingerprint(), alert.clone());
+                    self.count_active(&active, alert.name());
+                    Some(alert)
+                }
+            }
+        };
+        if let Some(alert) = fresh {
+            tracing::warn!(alert = %alert.name(), labels = ?alert.labels, "alert firing");
+            self.deliver(vec![alert], false);
+        }
+    }
+
+    /// Resolves every active alert whose labels include all of `matchers`; returns how many.
+    pub fn resolve(&self, matchers: &[(&str, &str)], why: &str) -> usize {
+        let resolved: Vec<Alert> = {
+            let mut active = self.lock();
+            let keys: Vec<String> = active
+                .iter()
+                .filter(|(_, a)| matchers.iter().all(|(k, v)| a.labels.get(*k).is_some_and(|x| x == v)))
+                .map(|(k, _)| k.clone())
+                .collect();
+            let mut out = Vec::new();
+            for key in keys {
+                if let Some(mut alert) = active.remove(&key) {
+                    alert.ends_at = Some(SystemTime::now());
+                    alert.annotations.insert("resolution".into(), why.to_owned());
+                    self.count_active(&active, alert.name());
+                    out.push(alert);
+                }
+            }
+            out
+        };
+        let n = resolved.len();
+        if n > 0 {
+            for a in &resolved {
+                tracing::info!(alert = %a.name(), labels = ?a.labels, why, "alert resolved");
+            }
+            self.deliver(resolved, false);
+        }
+        n
+    }
+
+    /// Every active alert.
+    pub fn active(&self) -> Vec<Alert> {
+        self.lock().values().cloned().collect()
+    }
+
+    /// Re-sends the active alerts to Alertmanager when `resend_interval` has passed.
+    pub fn tick(&self, now: Instant) {
+        {
+            let mut last = self.last_resend.lock().unwrap_or_else(|p| p.into_inner());
+            if now.saturating_duration_since(*last) < self.config.alertmanager.resend_interval {
+                return;
+            }
+            *last = now;
+        }
+        let active = self.active();
+        if !active.is_empty() {
+            self.deliver(active, true);
+        }
+    }
+
+    fn count_active(&self, active: &BTreeMap<String, Alert>, name: &str) {
+        let n = active.values().filter(|a| a.name() == name).count();
+        self.active_gauge.set(&[name], n as f64);
+    }
+
+    /// Queues the alerts for every destination (re-sends: Alertmanager only) and as log records.
+    fn deliver(&self, alerts: Vec<Alert>, resend: bool) {
+        if !resend
+            && self.config.log_records
+            && let Some(emitter) = self.logs.get()
+            && !emitter.try_emit(alert_records(&alerts))
+        {
+            self.notifications.inc(&["log", "dropped"], alerts.len() as f64);
+        }
+        for sink in &self.sinks {
+            if resend && sink.name != "alertmanager" {
+                continue;
+            }
+            if sink.tx.try_send(alerts.clone()).is_err() {
+                tracing::warn!(destination = sink.name, "alert delivery queue full; dropped (re-sent while active)");
+                self.notifications.inc(&[sink.name, "dropped"], alerts.len() as f64);
+            }
+        }
+    }
+}
