@@ -8,6 +8,7 @@
 pub mod agents;
 pub mod alerting;
 pub mod app;
+pub mod budgets;
 pub mod config;
 pub mod derived_metrics;
 pub mod exporters;

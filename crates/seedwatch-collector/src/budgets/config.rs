@@ -1,0 +1,191 @@
+//! Budget definitions and where their spend is kept.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::period::Period;
+use crate::config::Problem;
+
+/// LLM cost budgets (`agent_metrics.budgets`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetsConfig {
+    /// Time zone of calendar periods (IANA name such as `Europe/Berlin`).
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// Where spend is persisted.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// No exhaustion-forecast alert before this much of a period has passed (early rates are noise).
+    #[serde(default = "default_forecast_after", with = "humantime_serde")]
+    pub forecast_after: Duration,
+    /// The budgets, by name (the `budget` label).
+    #[serde(default)]
+    pub limits: BTreeMap<String, BudgetConfig>,
+}
+
+impl Default for BudgetsConfig {
+    fn default() -> Self {
+        BudgetsConfig {
+            timezone: default_timezone(),
+            store: StoreConfig::default(),
+            forecast_after: default_forecast_after(),
+            limits: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_timezone() -> String {
+    "UTC".to_owned()
+}
+fn default_forecast_after() -> Duration {
+    Duration::from_secs(3600)
+}
+
+/// The embedded store (redb).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The database file (its directory is created).
+    #[serde(default = "default_path")]
+    pub path: PathBuf,
+    /// Spend is written this often: a crash loses at most this much.
+    #[serde(default = "default_flush_interval", with = "humantime_serde")]
+    pub flush_interval: Duration,
+    /// A span already charged is not charged again (a client's retry) within this window.
+    #[serde(default = "default_dedupe_window", with = "humantime_serde")]
+    pub dedupe_window: Duration,
+    /// Span ids remembered for that at most; the oldest are forgotten first.
+    #[serde(default = "default_max_dedupe")]
+    pub max_dedupe_entries: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: default_path(),
+            flush_interval: default_flush_interval(),
+            dedupe_window: default_dedupe_window(),
+            max_dedupe_entries: default_max_dedupe(),
+        }
+    }
+}
+
+fn default_path() -> PathBuf {
+    PathBuf::from(".seedwatch/budgets.redb")
+}
+fn default_flush_interval() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_dedupe_window() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_max_dedupe() -> usize {
+    1_000_000
+}
+
+/// One budget.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    /// The limit in US dollars per period.
+    pub limit_usd: f64,
+    /// `day`, `week`, `month`, or a duration such as `1h`.
+    #[serde(default = "default_period")]
+    pub period: Period,
+    /// Fractions of the limit that raise an alert (1.0 and above: critical).
+    #[serde(default = "default_thresholds")]
+    pub thresholds: Vec<f64>,
+    /// Which LLM calls count; empty: all.
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+fn default_period() -> Period {
+    Period::Day
+}
+fn default_thresholds() -> Vec<f64> {
+    vec![0.5, 0.8, 1.0]
+}
+
+/// Filters; every one given must match.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    /// The call's provider (`openai`, `anthropic`, ...).
+    pub provider: Option<String>,
+    /// The call's model as priced (response model, else request model).
+    pub model: Option<String>,
+    /// The agent's `service.name`.
+    pub service: Option<String>,
+    /// The workflow type on the LLM span itself (`gen_ai.workflow.name`, `traceloop.workflow.name`).
+    pub workflow_type: Option<String>,
+    /// Resource attributes, e.g. `{tenant: acme}`.
+    #[serde(default)]
+    pub resource: BTreeMap<String, String>,
+}
+
+impl Scope {
+    /// `global` when nothing is filtered, else the filters as `key=value` pairs.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        let fields = [
+            ("provider", &self.provider),
+            ("model", &self.model),
+            ("service", &self.service),
+            ("workflow_type", &self.workflow_type),
+        ];
+        for (k, v) in fields {
+            if let Some(v) = v {
+                parts.push(format!("{k}={v}"));
+            }
+        }
+        parts.extend(self.resource.iter().map(|(k, v)| format!("{k}={v}")));
+        if parts.is_empty() { "global".to_owned() } else { parts.join(",") }
+    }
+}
+
+impl BudgetsConfig {
+    /// Pushes a problem for every bad value; paths under `path`.
+    pub fn validate(&self, path: &str, problems: &mut Vec<Problem>) {
+        if jiff::tz::TimeZone::get(&self.timezone).is_err() {
+            problems.push(Problem::found_expected(
+                format!("{path}.timezone"),
+                &self.timezone,
+                "an IANA time zone such as `UTC` or `Europe/Berlin`",
+            ));
+        }
+        if self.store.flush_interval < Duration::from_millis(10) {
+            problems.push(Problem::new(format!("{path}.store.flush_interval"), "must be at least 10ms, e.g. 1s"));
+        }
+        if self.store.max_dedupe_entries == 0 {
+            problems.push(Problem::new(format!("{path}.store.max_dedupe_entries"), "must be at least 1"));
+        }
+        if !self.limits.is_empty() && self.store.path.as_os_str().is_empty() {
+            problems.push(Problem::new(format!("{path}.store.path"), "a file for the budgets' spend is needed"));
+        }
+        for (name, b) in &self.limits {
+            let at = |k: &str| format!("{path}.limits.{name}.{k}");
+            let label_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            if !label_ok {
+                problems.push(Problem::found_expected(
+                    format!("{path}.limits"),
+                    name,
+                    "a name of letters, digits, `-`, `_` or `.`",
+                ));
+            }
+            if !(b.limit_usd.is_finite() && b.limit_usd > 0.0) {
+                problems.push(Problem::found_expected(at("limit_usd"), b.limit_usd, "an amount in USD above 0"));
+            }
+            if b.thresholds.is_empty() || b.thresholds.iter().any(|t| !(t.is_finite() && *t > 0.0 && *t <= 10.0)) {
+                problems.push(Problem::new(
+                    at("thresholds"),
+                    "must be fractions of the limit in (0, 10], e.g. [0.5, 0.8, 1.0]",
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! The budgets' running spend: charged from LLM calls as they are derived, written to the
+//! store every flush interval, evaluated every tick against thresholds and the burn-rate
+//! forecast, which raise and resolve alerts.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+
+use super::config::{BudgetConfig, BudgetsConfig, Scope};
+use super::period::Window;
+use super::store::{SpanKey, SpendStore, StoreError};
+use crate::alerting::{Alert, AlertCenter, severity};
+use crate::derived_metrics::{CounterFamily, GaugeFamily};
+
+/// `alertname` of a budget crossing one of its thresholds.
+pub const THRESHOLD_ALERT: &str = "LLMBudgetThreshold";
+/// `alertname` of a budget forecast to be exhausted before its period ends.
+pub const FORECAST_ALERT: &str = "LLMBudgetForecastExhaustion";
+
+/// One LLM call's cost, with what budget scopes filter on.
+#[derive(Debug, Clone, Copy)]
+pub struct Charge<'a> {
+    /// Trace and span id: a span is charged once.
+    pub key: SpanKey,
+    /// USD.
+    pub cost: f64,
+    /// Provider.
+    pub provider: &'a str,
+    /// Model as priced.
+    pub model: &'a str,
+    /// The agent's `service.name`.
+    pub service: &'a str,
+    /// The workflow type the span names, if any.
+    pub workflow_type: Option<&'a str>,
+    /// The resource's string attributes (only filled when some budget filters on them).
+    pub resource: &'a [(&'a str, &'a str)],
+}
+
+/// The series the budgets keep.
+#[derive(Debug)]
+pub struct BudgetMetrics {
+    /// `{ns}_budget_spent_usd{budget}`.
+    pub spent: Arc<GaugeFamily>,
+    /// `{ns}_budget_limit_usd{budget}`.
+    pub limit: Arc<GaugeFamily>,
+    /// `{ns}_budget_ratio{budget}`.
+    pub ratio: Arc<GaugeFamily>,
+    /// `{ns}_budget_forecast_exhaustion_timestamp_seconds{budget}` (absent without a forecast).
+    pub forecast: Arc<GaugeFamily>,
+    /// `seedwatch_budget_spans_total{outcome}`: charged, duplicate.
+    pub spans: Arc<CounterFamily>,
+    /// `seedwatch_budget_store_errors_total`.
+    pub store_errors: Arc<CounterFamily>,
+}
+
+/// One budget as `GET /api/v1/budgets` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BudgetView {
+    /// Name (the `budget` label).
+    pub name: String,
+    /// `global` or the filters.
+    pub scope: String,
+    /// `day`, `week`, `month` or a duration.
+    pub period: String,
+    /// Unix seconds.
+    pub period_start: i64,
+    /// Unix seconds.
+    pub period_end: i64,
+    /// USD per period.
+    pub limit_usd: f64,
+    /// USD spent this period.
+    pub spent_usd: f64,
+    /// spent / limit.
+    pub ratio: f64,
+    /// Fractions of the limit that alert.
+    pub thresholds: Vec<f64>,
+    /// When the limit is reached at the period's average rate so far (Unix seconds).
+    pub forecast_exhaustion: Option<f64>,
+    /// Alerts firing for this budget.
+    pub alerts: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Budget {
+    name: String,
+    cfg: BudgetConfig,
+    scope: String,
+    window: Window,
+    spent: f64,
+    /// Alerts firing, by fingerprint-less name: threshold labels and the forecast.
+    firing: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    budgets: Vec<Budget>,
+    charged: HashMap<SpanKey, i64>,
+    order: VecDeque<(SpanKey, i64)>,
+    pending: HashMap<(String, i64), f64>,
+    pending_keys: Vec<(SpanKey, i64)>,
+}
+
+/// The budgets with their spend.
+#[derive(Debug)]
+pub struct Budgets {
+    config: BudgetsConfig,
+    tz: TimeZone,
+    store: Box<dyn SpendStore>,
+    state: Mutex<State>,
+    flushing: Mutex<()>,
+    metrics: BudgetMetrics,
+    alerts: Option<Arc<AlertCenter>>,
+    needs_resource: bool,
+}
+
+fn matches(scope: &Scope, c: &Charge<'_>) -> bool {
+    let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+    eq(&scope.provider, c.provider)
+        && eq(&scope.model, c.model)
+        && eq(&scope.service, c.service)
+        && scope.workflow_type.as_deref().is_none_or(|w| c.workflow_type == Some(w))
+        && scope.resource.iter().all(|(k, v)| c.resource.iter().any(|(rk, rv)| rk == k && rv == v))
+}
+
+fn percent(t: f64) -> String {
+    format!("{}%", (t * 100.0).round())
+}
+
+impl Budgets {
+    /// Loads the stored spend of the current periods (at `now`, Unix seconds).
+    pub fn open(
+        config: BudgetsConfig,
+        store: Box<dyn SpendStore>,
+        metrics: BudgetMetrics,
+        alerts: Option<Arc<AlertCenter>>,
+        now: f64,
+    ) -> Result<Budgets, StoreError> {
+        let tz = TimeZone::get(&config.timezone).unwrap_or(TimeZone::UTC);
+        let snapshot = store.load(now as i64)?;
+        let budgets = config
+            .limits
+            .iter()
+            .map(|(name, cfg)| {
+                let window = cfg.period.window(now as i64, &tz);
+                let spent = snapshot.spend.get(&(name.clone(), window.start)).copied().unwrap_or(0.0);
+                metrics.limit.set(&[name], cfg.limit_usd);
+                Budget {
+                    name: name.clone(),
+                    cfg: cfg.clone(),
+                    scope: cfg.scope.describe(),
+                    window,
+                    spent,
+                    firing: Vec::new(),
+                }
+            })
+            .collect();
+        let mut charged = HashMap::new();
+        let mut order: Vec<_> = snapshot.charged;
+        order.sort_by_key(|(_, until)| *until);
+        for (key, until) in &order {
+            charged.insert(*key, *until);
+        }
+        let needs_resource = config.limits.values().any(|b| !b.scope.resource.is_empty());
+        let state = State { budgets, charged, order: order.into(), ..Default::default() };
+        let budgets = Budgets {
+            config,
+            tz,
+            store,
+            state: Mutex::new(state),
+            flushing: Mutex::new(()),
+            metrics,
+            alerts,
+            needs_resource,
+        };
+        budgets.publish(&budgets.lock());
+        Ok(budgets)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether charges need the resource's attributes.
+    pub fn needs_resource(&self) -> bool {
+        self.needs_resource
+    }
+
+    /// How often spend is written.
+    pub fn flush_interval(&self) -> std::time::Duration {
+        self.config.store.flush_interval
+    }
+
+    /// Charges LLM calls at `now` (Unix seconds); a span charged before (within the dedupe
+    /// window) is skipped.
+    pub fn charge_all(&self, charges: &[Charge<'_>], now: f64) {
+        if charges.is_empty() {
+            return;
+        }
+        let (mut fresh, mut duplicate) = (0u64, 0u64);
+        let until = now as i64 + self.config.store.dedupe_window.as_secs() as i64;
+        let mut state = self.lock();
+        let State { budgets, charged, order, pending, pending_keys } = &mut *state;
+        for c in charges {
+            if charged.contains_key(&c.key) {
+                duplicate += 1;
+                continue;
+            }
+            fresh += 1;
+            charged.insert(c.key, until);
+            order.push_back((c.key, until));
+            pending_keys.push((c.key, until));
+            while charged.len() > self.config.store.max_dedupe_entries {
+                let Some((old, _)) = order.pop_front() else { break };
+                charged.remove(&old);
+            }
+            if !(c.cost.is_finite() && c.cost > 0.0) {
+                continue;
+            }
+            for b in budgets.iter_mut().filter(|b| matches(&b.cfg.scope, c)) {
+                self.roll(b, now);
+                b.spent += c.cost;
+                *pending.entry((b.name.clone(), b.window.start)).or_insert(0.0) += c.cost;
+            }
+        }
+        self.publish(&state);
+        drop(state);
+        self.metrics.spans.inc(&["charged"], fresh as f64);
+        self.metrics.spans.inc(&["duplicate"], duplicate as f64);
+    }
+
+    /// Starts the next period when the current one has ended.
+    fn roll(&self, b: &mut Budget, now: f64) {
+        if now as i64 >= b.window.end {
+            b.window = b.cfg.period.window(now as i64, &self.tz);
+            b.spent = 0.0;
+        }
+    }
+
+    fn publish(&self, state: &State) {
+        for b in &state.budgets {
+            self.metrics.spent.set(&[&b.name], b.spent);
+            self.metrics.ratio.set(&[&b.name], b.spent / b.cfg.limit_usd);
+        }
+    }
+
+    /// Writes what was charged since the last flush; on failure it is kept for the next one.
+    pub fn flush(&self, now: f64) {
+        let _one_at_a_time = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
+        let (deltas, keys) = {
+            let mut state = self.lock();
+            (std::mem::take(&mut state.pending), std::mem::take(&mut state.pending_keys))
+        };
+        if deltas.is_empty() && keys.is_empty() {
+            return;
+        }
+        let deltas: Vec<_> = deltas.into_iter().collect();
+        if let Err(err) = self.store.commit(&deltas, &keys, now as i64) {
+            tracing::error!(error = %err, "budget spend not written; kept for the next flush");
+            self.metrics.store_errors.inc(&[], 1.0);
+            let mut state = self.lock();
+            for (k, v) in deltas {
+                *state.pending.entry(k).or_insert(0.0) += v;
+            }
+            state.pending_keys.extend(keys);
+        }
+    }
+
+    /// Rolls periods, updates the forecast and raises or resolves alerts, at `now`.
+    pub fn tick(&self, now: f64) {
+        let mut fire = Vec::new();
+        let mut resolve = Vec::new();
+        {
+            let mut state = self.lock();
+            for b in state.budgets.iter_mut() {
+                let rolled = now as i64 >= b.window.end;
+                self.roll(b, now);
+                let ratio = b.spent / b.cfg.limit_usd;
+                let forecast = self.forecast(b, now);
+                match forecast {
+                    Some(at) => self.metrics.forecast.set(&[&b.name], at),
+                    None => self.metrics.forecast.remove(&[&b.name]),
+                }
+                let mut want: Vec<(String, Alert)> = b
+                    .cfg
+                    .thresholds
+                    .iter()
+                    .filter(|t| ratio >= **t)
+                    .map(|t| (percent(*t), self.threshold_alert(b, *t, ratio)))
+                    .collect();
+                let early = forecast.is_some_and(|at| at < b.window.end as f64)
+                    && b.spent < b.cfg.limit_usd
+                    && b.window.elapsed(now) >= self.config.forecast_after.as_secs_f64();
+                if let (true, Some(at)) = (early, forecast) {
+                    want.push(("forecast".into(), self.forecast_alert(b, at)));
+                }
+                let why = if rolled { "the budget period rolled over" } else { "spend is below the threshold" };
+                for gone in b.firing.iter().filter(|f| !want.iter().any(|(w, _)| w == *f)) {
+                    resolve.push((b.name.clone(), gone.clone(), why));
+                }
+                for (id, alert) in &want {
+                    if !b.firing.contains(id) {
+                        fire.push(alert.clone());
+                    }
+                }
+                b.firing = want.into_iter().map(|(id, _)| id).collect();
+            }
+            self.publish(&state);
+        }
+        if let Some(alerts) = &self.alerts {
+            for (budget, id, why) in resolve {
+                let matchers: Vec<(&str, &str)> = if id == "forecast" {
+                    vec![("alertname", FORECAST_ALERT), ("budget", &budget)]
+                } else {
+                    vec![("alertname", THRESHOLD_ALERT), ("budget", &budget), ("threshold", &id)]
+                };
+                alerts.resolve(&matchers, why);
+            }
+            for alert in fire {
+                alerts.fire(alert);
+            }
+        }
+    }
+
+    /// When the limit is reached at the period's average rate so far.
+    fn forecast(&self, b: &Budget, now: f64) -> Option<f64> {
+        let elapsed = b.window.elapsed(now);
+        if b.spent <= 0.0 || elapsed <= 0.0 {
+            return None;
+        }
+        let rate = b.spent / elapsed;
+        Some(now + ((b.cfg.limit_usd - b.spent) / rate).max(0.0))
+    }
+
+    fn describe_period(&self, b: &Budget) -> String {
+        let start = jiff::Timestamp::from_second(b.window.start).map(|t| t.to_zoned(self.tz.clone()).to_string());
+        format!("the {} period that began {}", b.cfg.period, start.unwrap_or_default())
+    }
+
+    fn threshold_alert(&self, b: &Budget, t: f64, ratio: f64) -> Alert {
+        let sev = if t >= 1.0 { severity::CRITICAL } else { severity::WARNING };
+        let pct = percent(t);
+        Alert::new(
+            THRESHOLD_ALERT,
+            sev,
+            &b.scope,
+            &[("budget", &b.name), ("threshold", &pct)],
+            format!("LLM budget {} reached {pct} of ${:.2}", b.name, b.cfg.limit_usd),
+            format!(
+                "${:.4} spent of ${:.2} ({:.1}%) in {} (scope {})",
+                b.spent,
+                b.cfg.limit_usd,
+                ratio * 100.0,
+                self.describe_period(b),
+                b.scope
+            ),
+        )
+    }
+
+    fn forecast_alert(&self, b: &Budget, at: f64) -> Alert {
+        let when = jiff::Timestamp::from_second(at as i64).map(|t| t.to_zoned(self.tz.clone()).to_string());
+        Alert::new(
+            FORECAST_ALERT,
+            severity::WARNING,
+            &b.scope,
+            &[("budget", &b.name)],
+            format!("LLM budget {} will run out before its period ends", b.name),
+            format!(
+                "at this period's average rate, ${:.2} is reached at {} (period ends {}); ${:.4} spent so far",
+                b.cfg.limit_usd,
+                when.unwrap_or_default(),
+                jiff::Timestamp::from_second(b.window.end)
+                    .map(|t| t.to_zoned(self.tz.clone()).to_string())
+                    .unwrap_or_default(),
+                b.spent
+            ),
+        )
+    }
+
+    /// Every budget, by name.
+    pub fn views(&self, now: f64) -> Vec<BudgetView> {
+        let state = self.lock();
+        state
+            .budgets
+            .iter()
+            .map(|b| {
+                // A period that ended since the last tick: the next one has spent nothing yet.
+                let ended = now as i64 >= b.window.end;
+                let spent = if ended { 0.0 } else { b.spent };
+                BudgetView {
+                    name: b.name.clone(),
+                    scope: b.scope.clone(),
+                    period: b.cfg.period.to_string(),
+                    period_start: b.window.start,
+                    period_end: b.window.end,
+                    limit_usd: b.cfg.limit_usd,
+                    spent_usd: spent,
+                    ratio: spent / b.cfg.limit_usd,
+                    thresholds: b.cfg.thresholds.clone(),
+                    forecast_exhaustion: self.forecast(b, now),
+                    alerts: b.firing.clone(),
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,21 @@
+//! LLM cost budgets: any number, each with a scope (global, or filters on provider, model,
+//! service, workflow type and resource attributes such as a tenant), a period (day, week,
+//! month in a time zone, or a fixed duration), a limit in USD and alert thresholds. Spend comes
+//! from the derived LLM cost, persists in an embedded store (redb) every flush interval, and a
+//! span is charged once even when a client sends it again. Alerts: `LLMBudgetThreshold` per
+//! threshold crossed (warning below 100%, critical from 100%) and
+//! `LLMBudgetForecastExhaustion` when the period's average rate runs out before the period
+//! ends; both resolve when the condition clears or the period rolls over.
+
+mod config;
+mod ledger;
+mod period;
+mod store;
+
+pub use config::{BudgetConfig, BudgetsConfig, Scope, StoreConfig};
+pub use ledger::{BudgetMetrics, BudgetView, Budgets, Charge, FORECAST_ALERT, THRESHOLD_ALERT};
+pub use period::{Period, Window};
+pub use store::{MemoryStore, RedbStore, Snapshot, SpanKey, SpendStore, StoreError};
+
+#[cfg(test)]
+mod tests;
