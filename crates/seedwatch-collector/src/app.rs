@@ -32,6 +32,9 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A component could not be set up (its store, say).
+    #[error("cannot start: {}", .0.join("; "))]
+    Setup(Vec<String>),
     /// The HTTP client for alert delivery could not be built.
     #[error("cannot set up alert delivery (config section `alerting`): {0}")]
     Alerting(#[from] reqwest::Error),
@@ -92,6 +95,10 @@ impl RunningCollector {
         build.alerts = Some(alerts.clone());
         let topology =
             Topology::start(&config.pipeline, &processors, &mut build, exporters, queues, metrics, health.clone());
+        if !build.errors.is_empty() {
+            topology.drain(std::time::Duration::ZERO).await;
+            return Err(StartError::Setup(std::mem::take(&mut build.errors)));
+        }
         if let Some(logs) = build.logs.clone() {
             alerts.attach_logs(logs);
         }
@@ -133,6 +140,7 @@ impl RunningCollector {
             registries: Arc::new(vec![registry]),
             expositions: Arc::new(vec![build.derived.clone() as Arc<dyn crate::telemetry::Exposition>]),
             agents: build.agents.clone(),
+            budgets: build.budgets.clone(),
         };
         let stop_admin = CancellationToken::new();
         let admin = {

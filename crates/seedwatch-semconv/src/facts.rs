@@ -188,6 +188,12 @@ fact_table! {
 }
 
 impl<'a> SpanFacts<'a> {
+    /// The workflow type a span names about itself (`gen_ai.workflow.name`, else
+    /// `traceloop.workflow.name`, which OpenLLMetry puts on every span of a workflow).
+    pub fn workflow_name(&self) -> Option<&'a str> {
+        self.workflow_name.or(self.traceloop_workflow_name)
+    }
+
     /// Records one attribute; unknown keys are ignored.
     pub fn observe(&mut self, key: &str, value: AttrValue<'a>) {
         if let Some(fact) = Fact::of_key(key.as_bytes()) {

@@ -46,6 +46,10 @@ pub struct BuildContext {
     pub agents: Option<Arc<crate::agents::AgentTracker>>,
     /// Where processors raise and resolve alerts.
     pub alerts: Option<Arc<crate::alerting::AlertCenter>>,
+    /// LLM cost budgets, when a processor keeps them (read by the admin API).
+    pub budgets: Option<Arc<crate::budgets::Budgets>>,
+    /// What could not be set up; the collector refuses to start with any.
+    pub errors: Vec<String>,
 }
 
 /// Puts log records made inside the collector into the logs pipeline. Never blocks: when the

@@ -1,6 +1,7 @@
-//! The admin HTTP server: `/metrics` and the collector's `/health*` endpoints `/api/v1/agents`.
+//! The admin HTTP server: `/metrics` and the collector's `/health*` endpoints `/api/v1/agents`, `/api/v1/budgets`.
 
 mod agents;
+mod budgets;
 mod health;
 mod metrics;
 
@@ -12,8 +13,10 @@ use prometheus_client::registry::Registry;
 use serde::Deserialize;
 
 pub use agents::AgentsReport;
+pub use budgets::BudgetsReport;
 
 use crate::agents::AgentTracker;
+use crate::budgets::Budgets;
 use crate::config::{Problem, check_endpoint};
 use crate::health::Health;
 use crate::telemetry::Exposition;
@@ -55,6 +58,8 @@ pub struct AdminState {
     pub expositions: Arc<Vec<Arc<dyn Exposition>>>,
     /// Per-agent health, when the `agent_metrics` processor tracks it.
     pub agents: Option<Arc<AgentTracker>>,
+    /// LLM cost budgets, when configured.
+    pub budgets: Option<Arc<Budgets>>,
 }
 
 /// The admin routes.
@@ -66,6 +71,7 @@ pub fn admin_router(state: AdminState) -> Router {
         .route("/health/ready", get(health::ready))
         .route("/health/detailed", get(health::detailed))
         .route("/api/v1/agents", get(agents::list))
+        .route("/api/v1/budgets", get(budgets::list))
         .with_state(state)
 }
 

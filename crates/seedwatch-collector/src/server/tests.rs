@@ -19,6 +19,7 @@ fn state() -> AdminState {
         registries: Arc::new(vec![registry]),
         expositions: Arc::new(Vec::new()),
         agents: None,
+        budgets: None,
     }
 }
 

@@ -8,6 +8,7 @@ use seedwatch_semconv::pricing::{ModelEntry, validate_entries};
 use serde::Deserialize;
 
 use crate::agents::AgentHealthConfig;
+use crate::budgets::BudgetsConfig;
 use crate::config::{Problem, Validate};
 
 /// Derives the agent metric contract from spans.
@@ -29,6 +30,9 @@ pub struct AgentMetricsConfig {
     /// Health state of each agent instance.
     #[serde(default)]
     pub health: AgentHealthConfig,
+    /// LLM cost budgets.
+    #[serde(default)]
+    pub budgets: BudgetsConfig,
 }
 
 impl Default for AgentMetricsConfig {
@@ -39,6 +43,7 @@ impl Default for AgentMetricsConfig {
             pricing: PricingConfig::default(),
             workflows: WorkflowConfig::default(),
             health: AgentHealthConfig::default(),
+            budgets: BudgetsConfig::default(),
         }
     }
 }
@@ -184,5 +189,6 @@ impl Validate for AgentMetricsConfig {
             problems.push(Problem::new(e.path, e.message));
         }
         self.health.validate("health", problems);
+        self.budgets.validate("budgets", problems);
     }
 }

@@ -18,7 +18,8 @@ use super::pricing::LivePricing;
 use super::resources::instance_raw;
 use super::rollup::{Contribution, Rollup, Root, Totals};
 use crate::agents::{Activity, AgentTracker};
-use crate::otlp_wire::{RawValue, SpanRef, ValidatedVisitor, walk_validated};
+use crate::budgets::{Budgets, Charge, SpanKey};
+use crate::otlp_wire::{RawValue, SpanRef, ValidatedVisitor, resource_attributes, walk_validated};
 use crate::pipeline::{Batch, Payload, Transport};
 use crate::processors::Processor;
 
@@ -32,11 +33,18 @@ pub(super) struct AgentMetrics {
     pricing: LivePricing,
     rollup: Rollup,
     agents: Arc<AgentTracker>,
+    budgets: Option<Arc<Budgets>>,
 }
 
 impl AgentMetrics {
-    pub(super) fn new(families: Families, pricing: LivePricing, rollup: Rollup, agents: Arc<AgentTracker>) -> Self {
-        AgentMetrics { families, pricing, rollup, agents }
+    pub(super) fn new(
+        families: Families,
+        pricing: LivePricing,
+        rollup: Rollup,
+        agents: Arc<AgentTracker>,
+        budgets: Option<Arc<Budgets>>,
+    ) -> Self {
+        AgentMetrics { families, pricing, rollup, agents, budgets }
     }
 }
 
@@ -64,6 +72,8 @@ impl Processor for AgentMetrics {
                     updates: Updates::default(),
                     trace: None,
                     agent: None,
+                    charges: Vec::new(),
+                    resource_strings: Vec::new(),
                 };
                 if let Err(err) = walk_validated(&bytes, &mut deriver) {
                     // Unreachable: trace payloads are validated on receipt.
@@ -81,10 +91,16 @@ impl Processor for AgentMetrics {
     fn tick(&self) {
         self.rollup.tick();
         self.agents.tick(Instant::now());
+        if let Some(budgets) = &self.budgets {
+            budgets.tick(unix_now());
+        }
     }
 
     fn shutdown(&self) {
         self.rollup.flush();
+        if let Some(budgets) = &self.budgets {
+            budgets.flush(unix_now());
+        }
     }
 }
 
@@ -106,11 +122,27 @@ struct Deriver<'a, 'p> {
     trace: Option<(&'a [u8], Totals)>,
     /// The agent instance whose spans are being walked, with what they showed so far.
     agent: Option<((&'a str, &'a str), Activity)>,
+    /// LLM calls with a cost, for the budgets; charged per resource.
+    charges: Vec<(SpanKey, f64, &'a str, &'a str, Option<&'a str>)>,
+    /// The resource's string attributes, when some budget filters on them.
+    resource_strings: Vec<(&'a str, &'a str)>,
 }
 
 impl<'a> ValidatedVisitor<'a> for Deriver<'a, '_> {
     fn resource(&mut self, resource: Option<&'a [u8]>) {
+        self.charge_budgets();
         self.hand_over_agent();
+        self.resource_strings.clear();
+        if let (Some(budgets), Some(bytes)) = (&self.m.budgets, resource)
+            && budgets.needs_resource()
+        {
+            let strings = &mut self.resource_strings;
+            let _ = resource_attributes(bytes, |k, v| {
+                if let AttrValue::Str(v) = v {
+                    strings.push((k, v));
+                }
+            });
+        }
         self.resource = resource;
         self.resource_decoded = None;
         let (service, instance) = instance_raw(resource);
@@ -142,6 +174,10 @@ impl<'a> ValidatedVisitor<'a> for Deriver<'a, '_> {
         let (method, route) = (self.method.take(), self.route.take());
         self.derive(span, &facts, method, route);
     }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn seconds(span: &SpanRef<'_>) -> Option<f64> {
@@ -176,6 +212,14 @@ impl<'a> Deriver<'a, '_> {
             }
             AgentEvent::Llm(call) => {
                 let cost = self.llm(&call, secs, trace);
+                if let (Some(cost), Some(_)) = (cost, &self.m.budgets) {
+                    let mut key = [0u8; 24];
+                    if span.trace_id.len() == 16 && span.span_id.len() == 8 {
+                        key[..16].copy_from_slice(span.trace_id);
+                        key[16..].copy_from_slice(span.span_id);
+                        self.charges.push((key, cost, call.provider, call.model, facts.workflow_name()));
+                    }
+                }
                 let contribution = Contribution::Llm { error: call.error.is_some(), tokens: call.tokens, cost };
                 self.contribute(span.trace_id, contribution);
                 if let Some((_, a)) = &mut self.agent {
@@ -239,9 +283,34 @@ impl<'a> Deriver<'a, '_> {
         }
     }
 
+    /// Charges the budgets with the LLM calls of the resource just walked.
+    fn charge_budgets(&mut self) {
+        let Some(budgets) = &self.m.budgets else { return };
+        if self.charges.is_empty() {
+            return;
+        }
+        let service = self.agent.as_ref().map_or("", |((service, _), _)| service);
+        let charges: Vec<Charge<'_>> = self
+            .charges
+            .iter()
+            .map(|(key, cost, provider, model, workflow_type)| Charge {
+                key: *key,
+                cost: *cost,
+                provider,
+                model,
+                service,
+                workflow_type: *workflow_type,
+                resource: &self.resource_strings,
+            })
+            .collect();
+        budgets.charge_all(&charges, unix_now());
+        self.charges.clear();
+    }
+
     /// Applies what the batch added up to.
     fn finish(mut self) {
         self.hand_over_trace();
+        self.charge_budgets();
         self.hand_over_agent();
         self.updates.apply(&self.m.families);
     }

@@ -7,6 +7,7 @@
 //! metrics (`gen_ai.client.token.usage`, `gen_ai.client.operation.duration`) are not double
 //! counted: those metrics pass through to exporters untouched and never feed `modelseed_*`.
 
+mod budgets;
 mod config;
 mod derive;
 mod families;
@@ -49,7 +50,8 @@ impl BuildProcessor for Parsed {
             max_series: self.config.cardinality.max_series_per_metric,
             ttl: self.config.cardinality.series_ttl,
         };
-        let ns = Namespaced { registry: &ctx.derived, namespace: &self.config.namespace, limits };
+        let derived = ctx.derived.clone();
+        let ns = Namespaced { registry: &derived, namespace: &self.config.namespace, limits };
         let families = Families::register(&ns);
         let rollup_metrics = rollup::RollupMetrics {
             workflow_cost: ns.histogram(
@@ -80,11 +82,13 @@ impl BuildProcessor for Parsed {
             ctx.alerts.clone(),
         ));
         ctx.agents = Some(agents.clone());
+        let budgets = budgets::build(&self.config.budgets, &ns, ctx);
         Arc::new(AgentMetrics::new(
             families,
             pricing::LivePricing::new(&self.config.pricing, self.table.clone()),
             rollup,
             agents,
+            budgets,
         ))
     }
 }

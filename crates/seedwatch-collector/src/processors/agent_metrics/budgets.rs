@@ -1,0 +1,70 @@
+//! Setting up the cost budgets this processor charges: the store, the series, the flusher.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::Namespaced;
+use crate::budgets::{BudgetMetrics, Budgets, BudgetsConfig, RedbStore};
+use crate::derived_metrics::SeriesLimits;
+use crate::processors::BuildContext;
+
+fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Opens the budgets' store and starts writing to it every flush interval; `None` without
+/// budgets, or (with the reason in `ctx.errors`) when the store cannot be opened.
+pub(super) fn build(config: &BudgetsConfig, ns: &Namespaced<'_>, ctx: &mut BuildContext) -> Option<Arc<Budgets>> {
+    if config.limits.is_empty() {
+        return None;
+    }
+    let store = match RedbStore::open(&config.store.path) {
+        Ok(store) => store,
+        Err(err) => {
+            ctx.errors.push(format!("{err} (config key `processors.agent_metrics.budgets.store.path`)"));
+            return None;
+        }
+    };
+    let meta = SeriesLimits { max_series: 16, ttl: std::time::Duration::from_secs(86_400 * 365) };
+    let metrics = BudgetMetrics {
+        spent: ns.gauge("budget_spent_usd", "LLM cost charged to each budget this period, USD", &["budget"]),
+        limit: ns.gauge("budget_limit_usd", "Each budget's limit per period, USD", &["budget"]),
+        ratio: ns.gauge("budget_ratio", "Spent / limit of each budget this period", &["budget"]),
+        forecast: ns.gauge(
+            "budget_forecast_exhaustion_timestamp_seconds",
+            "When each budget runs out at this period's average rate (unix seconds)",
+            &["budget"],
+        ),
+        spans: ctx.derived.counter(
+            "seedwatch_budget_spans",
+            "LLM spans seen by the budgets: charged, or duplicate (already charged, not again)",
+            &["outcome"],
+            meta,
+        ),
+        store_errors: ctx.derived.counter(
+            "seedwatch_budget_store_errors",
+            "Failed writes of budget spend (kept and retried)",
+            &[],
+            meta,
+        ),
+    };
+    let budgets = match Budgets::open(config.clone(), Box::new(store), metrics, ctx.alerts.clone(), unix_now()) {
+        Ok(b) => Arc::new(b),
+        Err(err) => {
+            ctx.errors.push(format!("{err} (config key `processors.agent_metrics.budgets.store.path`)"));
+            return None;
+        }
+    };
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let flusher = budgets.clone();
+        runtime.spawn(async move {
+            let mut ticks = tokio::time::interval(flusher.flush_interval());
+            loop {
+                ticks.tick().await;
+                flusher.flush(unix_now());
+            }
+        });
+    }
+    ctx.budgets = Some(budgets.clone());
+    Some(budgets)
+}
