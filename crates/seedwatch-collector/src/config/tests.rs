@@ -156,3 +156,41 @@ fn every_shipped_collector_config_is_valid() {
     }
     assert!(checked >= 1);
 }
+
+#[test]
+fn embedded_default_sends_alerts_only_where_the_environment_says() {
+    let off = Settings::parse(EMBEDDED_DEFAULT, EMBEDDED_NAME, &no_env).expect("valid");
+    assert_eq!(off.config.alerting.alertmanager.url, "");
+    assert_eq!(off.config.alerting.webhook.url, "");
+    let env = |name: &str| match name {
+        "SEEDWATCH_ALERTMANAGER_URL" => Some("http://alertmanager:9093".to_owned()),
+        "SEEDWATCH_ALERT_WEBHOOK_URL" => Some("https://hooks.example.com/seedwatch".to_owned()),
+        _ => None,
+    };
+    let on = Settings::parse(EMBEDDED_DEFAULT, EMBEDDED_NAME, &env).expect("valid");
+    assert_eq!(on.config.alerting.alertmanager.url, "http://alertmanager:9093");
+    assert_eq!(on.config.alerting.webhook.url, "https://hooks.example.com/seedwatch");
+    let bad = |name: &str| (name == "SEEDWATCH_ALERTMANAGER_URL").then(|| "alertmanager:9093".to_owned());
+    let err = Settings::parse(EMBEDDED_DEFAULT, EMBEDDED_NAME, &bad).expect_err("not a URL");
+    assert!(err.to_string().contains("alerting.alertmanager.url"), "{err}");
+}
+
+#[test]
+fn budgets_and_health_thresholds_are_validated_with_their_paths() {
+    let p = problems(
+        "processors:\n  agent_metrics:\n    health: {down_after: 0s}\n    budgets:\n      timezone: Mars/Olympus\n      limits:\n        daily: {limit_usd: -1, thresholds: []}\n",
+    );
+    let paths: Vec<_> = p.iter().map(|p| p.path.as_str()).collect();
+    for want in [
+        "processors.agent_metrics.health.down_after",
+        "processors.agent_metrics.budgets.timezone",
+        "processors.agent_metrics.budgets.limits.daily.limit_usd",
+        "processors.agent_metrics.budgets.limits.daily.thresholds",
+    ] {
+        assert!(paths.contains(&want), "{want} not in {paths:?}");
+    }
+    let p = problems(
+        "processors:\n  agent_metrics:\n    budgets:\n      limits:\n        daily: {limit_usd: 1, period: fortnight}\n",
+    );
+    assert!(p.iter().any(|p| p.message.contains("fortnight")), "{p:?}");
+}

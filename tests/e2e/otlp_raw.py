@@ -1,0 +1,44 @@
+"""Hand-built OTLP/protobuf requests, for tests that need exact span ids (replays)."""
+
+from __future__ import annotations
+
+import requests
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+
+
+def _kv(key: str, value) -> KeyValue:
+    if isinstance(value, float):
+        return KeyValue(key=key, value=AnyValue(double_value=value))
+    return KeyValue(key=key, value=AnyValue(string_value=value))
+
+
+def llm_call_request(n: int, cost_usd: float, service: str = "modelseed-agent", instance: str = "budget-1") -> bytes:
+    """One LLM-call span (trace and span id derived from `n`) that states its own cost."""
+    span = Span(
+        trace_id=(n + 1).to_bytes(16, "big"),
+        span_id=(n + 1).to_bytes(8, "big"),
+        name="chat gpt-4o",
+        kind=Span.SPAN_KIND_CLIENT,
+        start_time_unix_nano=1_700_000_000_000_000_000,
+        end_time_unix_nano=1_700_000_001_000_000_000,
+        attributes=[
+            _kv("gen_ai.operation.name", "chat"),
+            _kv("gen_ai.provider.name", "openai"),
+            _kv("gen_ai.request.model", "gpt-4o"),
+            _kv("seedwatch.llm.cost_usd", float(cost_usd)),
+        ],
+    )
+    resource = Resource(attributes=[_kv("service.name", service), _kv("service.instance.id", instance)])
+    request = ExportTraceServiceRequest(
+        resource_spans=[ResourceSpans(resource=resource, scope_spans=[ScopeSpans(spans=[span])])]
+    )
+    return request.SerializeToString()
+
+
+def post_traces(http_base: str, body: bytes) -> requests.Response:
+    return requests.post(
+        f"{http_base}/v1/traces", data=body, headers={"content-type": "application/x-protobuf"}, timeout=10
+    )
