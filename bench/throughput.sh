@@ -31,7 +31,11 @@ receivers:
     http: {endpoint: "127.0.0.1:24318"}
 admin: {endpoint: "127.0.0.1:28889"}
 processors:
-  agent_metrics: {}
+  agent_metrics:
+    # As shipped: per-agent health and the guide's global budget (charged per LLM call).
+    budgets:
+      store: {path: "$WORK/budgets.redb"}
+      limits: {global-daily: {limit_usd: 100}}
 service: {log: {level: warn}}
 YAML
 

@@ -2,9 +2,10 @@
 //! store every flush interval, evaluated every tick against thresholds and the burn-rate
 //! forecast, which raise and resolve alerts.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use hashbrown::HashMap;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
@@ -98,7 +99,8 @@ struct State {
     budgets: Vec<Budget>,
     charged: HashMap<SpanKey, i64>,
     order: VecDeque<(SpanKey, i64)>,
-    pending: HashMap<(String, i64), f64>,
+    /// Spend not yet written, by (index into `budgets`, period start).
+    pending: HashMap<(usize, i64), f64>,
     pending_keys: Vec<(SpanKey, i64)>,
 }
 
@@ -218,10 +220,10 @@ impl Budgets {
             if !(c.cost.is_finite() && c.cost > 0.0) {
                 continue;
             }
-            for b in budgets.iter_mut().filter(|b| matches(&b.cfg.scope, c)) {
+            for (i, b) in budgets.iter_mut().enumerate().filter(|(_, b)| matches(&b.cfg.scope, c)) {
                 self.roll(b, now);
                 b.spent += c.cost;
-                *pending.entry((b.name.clone(), b.window.start)).or_insert(0.0) += c.cost;
+                *pending.entry((i, b.window.start)).or_insert(0.0) += c.cost;
             }
         }
         self.publish(&state);
@@ -248,19 +250,21 @@ impl Budgets {
     /// Writes what was charged since the last flush; on failure it is kept for the next one.
     pub fn flush(&self, now: f64) {
         let _one_at_a_time = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
-        let (deltas, keys) = {
+        let (pending, keys, named) = {
             let mut state = self.lock();
-            (std::mem::take(&mut state.pending), std::mem::take(&mut state.pending_keys))
+            let pending = std::mem::take(&mut state.pending);
+            let named: Vec<_> =
+                pending.iter().map(|((i, start), v)| ((state.budgets[*i].name.clone(), *start), *v)).collect();
+            (pending, std::mem::take(&mut state.pending_keys), named)
         };
-        if deltas.is_empty() && keys.is_empty() {
+        if named.is_empty() && keys.is_empty() {
             return;
         }
-        let deltas: Vec<_> = deltas.into_iter().collect();
-        if let Err(err) = self.store.commit(&deltas, &keys, now as i64) {
+        if let Err(err) = self.store.commit(&named, &keys, now as i64) {
             tracing::error!(error = %err, "budget spend not written; kept for the next flush");
             self.metrics.store_errors.inc(&[], 1.0);
             let mut state = self.lock();
-            for (k, v) in deltas {
+            for (k, v) in pending {
                 *state.pending.entry(k).or_insert(0.0) += v;
             }
             state.pending_keys.extend(keys);

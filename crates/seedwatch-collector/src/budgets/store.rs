@@ -14,8 +14,12 @@ pub type SpanKey = [u8; 24];
 
 /// (budget, period start in Unix seconds) → spent USD.
 const SPEND: TableDefinition<(&str, i64), f64> = TableDefinition::new("spend");
-/// Span key → Unix second until which it is remembered.
-const CHARGED: TableDefinition<&[u8], i64> = TableDefinition::new("charged");
+/// (Unix second until which the batch is remembered, sequence) → the span keys charged in one
+/// flush, each followed by its own expiry (24 + 8 bytes). One row per flush, not per span:
+/// inserting each span's key into the B-tree cost more than deriving the span.
+const CHARGED: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("charged_batches");
+/// Bytes per charged span in a batch.
+const ENTRY: usize = 32;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -82,12 +86,16 @@ impl SpendStore for RedbStore {
             snap.spend.insert((budget.to_owned(), start), v.value());
         }
         let charged = tx.open_table(CHARGED).map_err(|e| self.fail(e))?;
-        for row in charged.iter().map_err(|e| self.fail(e))? {
-            let (k, v) = row.map_err(|e| self.fail(e))?;
-            if let Ok(key) = SpanKey::try_from(k.value())
-                && v.value() > now
-            {
-                snap.charged.push((key, v.value()));
+        for row in charged.range((now, u64::MAX)..).map_err(|e| self.fail(e))? {
+            let (_, batch) = row.map_err(|e| self.fail(e))?;
+            for entry in batch.value().chunks_exact(ENTRY) {
+                let (key, until) = entry.split_at(24);
+                if let (Ok(key), Ok(until)) = (SpanKey::try_from(key), <[u8; 8]>::try_from(until)) {
+                    let until = i64::from_le_bytes(until);
+                    if until > now {
+                        snap.charged.push((key, until));
+                    }
+                }
             }
         }
         Ok(snap)
@@ -103,9 +111,19 @@ impl SpendStore for RedbStore {
                 spend.insert(key, old + delta).map_err(|e| self.fail(e))?;
             }
             let mut table = tx.open_table(CHARGED).map_err(|e| self.fail(e))?;
-            table.retain(|_, until| until > now).map_err(|e| self.fail(e))?;
-            for (key, until) in charged {
-                table.insert(key.as_slice(), *until).map_err(|e| self.fail(e))?;
+            table.retain_in(..(now, u64::MAX), |_, _| false).map_err(|e| self.fail(e))?;
+            if !charged.is_empty() {
+                // Flushes are serialised and each is a durable commit: nanoseconds never repeat.
+                let seq = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+                let until = charged.iter().map(|(_, u)| *u).max().unwrap_or(now);
+                let mut batch = Vec::with_capacity(charged.len() * ENTRY);
+                for (key, until) in charged {
+                    batch.extend_from_slice(key);
+                    batch.extend_from_slice(&until.to_le_bytes());
+                }
+                table.insert((until, seq), batch.as_slice()).map_err(|e| self.fail(e))?;
             }
         }
         tx.commit().map_err(|e| self.fail(e))

@@ -126,3 +126,38 @@ impl SpendStore for SharedStore {
         self.0.commit(d, c, now)
     }
 }
+
+/// Fails the first `n` commits.
+#[derive(Debug)]
+struct Flaky(Arc<MemoryStore>, std::sync::Mutex<u32>);
+
+impl SpendStore for Flaky {
+    fn load(&self, now: i64) -> Result<Snapshot, StoreError> {
+        self.0.load(now)
+    }
+    fn commit(&self, d: &[((String, i64), f64)], c: &[(SpanKey, i64)], now: i64) -> Result<(), StoreError> {
+        let mut left = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        if *left > 0 {
+            *left -= 1;
+            return Err(StoreError { path: "flaky".into(), message: "disk full".into() });
+        }
+        self.0.commit(d, c, now)
+    }
+}
+
+#[test]
+fn a_failed_write_is_kept_and_written_with_the_next_flush() {
+    let inner = Arc::new(MemoryStore::default());
+    let registry = DerivedRegistry::default();
+    let store = Flaky(inner.clone(), std::sync::Mutex::new(1));
+    let b = Budgets::open(config("limits:\n  d: {limit_usd: 10}\n"), Box::new(store), metrics(&registry), None, NOON)
+        .expect("open");
+    b.charge_all(&[charge(1, 1.0, "openai")], NOON);
+    b.flush(NOON);
+    assert!(inner.load(NOON as i64).expect("load").spend.is_empty(), "the first write failed");
+    b.charge_all(&[charge(2, 2.0, "openai")], NOON + 1.0);
+    b.flush(NOON + 1.0);
+    let snap = inner.load(NOON as i64).expect("load");
+    assert_eq!(snap.spend.values().copied().collect::<Vec<_>>(), [3.0]);
+    assert_eq!(snap.charged.len(), 2);
+}
