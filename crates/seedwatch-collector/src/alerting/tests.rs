@@ -159,3 +159,29 @@ fn config_rejects_bad_urls_and_intervals() {
     AlertingConfig::default().validate(&mut problems);
     assert!(problems.is_empty(), "off by default");
 }
+
+#[tokio::test]
+async fn raised_and_resolved_alerts_are_also_log_records() {
+    let registry = DerivedRegistry::default();
+    let center = AlertCenter::start(AlertingConfig::default(), &registry).expect("no destinations");
+    let (tx, mut rx) = crate::pipeline::bounded::<crate::pipeline::Batch>("logs", 100);
+    center.attach_logs(crate::processors::LogEmitter::new(tx));
+    center.fire(agent_down());
+    center.resolve(&[("alertname", "AgentDown")], "the agent is healthy now");
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let batch = rx.recv().await.expect("a record");
+        let crate::pipeline::Payload::Logs(req) = batch.payload() else { panic!("logs") };
+        let record = &req.resource_logs[0].scope_logs[0].log_records[0];
+        assert_eq!(record.event_name, "seedwatch.alert");
+        let attr = |k: &str| {
+            record.attributes.iter().find(|kv| kv.key == k).and_then(|kv| kv.value.clone()).and_then(|v| v.value)
+        };
+        assert_eq!(
+            attr("alert.labels.instance"),
+            Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue("a-1".into()))
+        );
+        statuses.push(format!("{:?}", attr("alert.status")));
+    }
+    assert!(statuses[0].contains("firing") && statuses[1].contains("resolved"), "{statuses:?}");
+}

@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use prost::Message;
 use seedwatch_semconv::metric_names::token_type;
-use seedwatch_semconv::pricing::PricingTable;
+use seedwatch_semconv::pricing::{Price, PricingTable};
 use seedwatch_semconv::{AgentEvent, AttrValue, Fact, LlmCall, SpanFacts, SpanInfo, classify};
 
 use super::families::{Families, Updates};
@@ -74,6 +74,7 @@ impl Processor for AgentMetrics {
                     agent: None,
                     charges: Vec::new(),
                     resource_strings: Vec::new(),
+                    prices: Vec::new(),
                 };
                 if let Err(err) = walk_validated(&bytes, &mut deriver) {
                     // Unreachable: trace payloads are validated on receipt.
@@ -126,7 +127,15 @@ struct Deriver<'a, 'p> {
     charges: Vec<(SpanKey, f64, &'a str, &'a str, Option<&'a str>)>,
     /// The resource's string attributes, when some budget filters on them.
     resource_strings: Vec<(&'a str, &'a str)>,
+    /// Prices looked up in this batch, by (provider, model, requested model).
+    prices: Vec<PriceMemo<'a>>,
 }
+
+/// A price looked up once per batch: lookups normalise names, which allocates.
+type PriceMemo<'a> = ((&'a str, &'a str, Option<&'a str>), Option<Price>);
+
+/// Distinct (provider, model) pairs remembered per batch.
+const PRICE_MEMO: usize = 32;
 
 impl<'a> ValidatedVisitor<'a> for Deriver<'a, '_> {
     fn resource(&mut self, resource: Option<&'a [u8]>) {
@@ -317,8 +326,8 @@ impl<'a> Deriver<'a, '_> {
 
     /// Records the LLM series; returns the call's cost when known.
     fn llm(&mut self, call: &LlmCall<'a>, secs: Option<f64>, trace: Option<&'a [u8]>) -> Option<f64> {
-        let u = &mut self.updates;
         let labels = [call.provider, call.model];
+        let u = &mut self.updates;
         u.llm_requests.push((labels, 1.0));
         if let Some(secs) = secs {
             u.llm_duration.push(([call.provider], secs, trace));
@@ -342,12 +351,22 @@ impl<'a> Deriver<'a, '_> {
                 u.llm_tokens.push(([call.provider, call.model, kind], n as f64));
             }
         }
-        let pricing = self.pricing;
-        let priced = || {
-            pricing
-                .lookup(call.provider, call.model)
-                .or_else(|| call.request_model.and_then(|m| pricing.lookup(call.provider, m)))
-                .map(|price| price.cost(t))
+        let (pricing, prices) = (self.pricing, &mut self.prices);
+        let mut priced = || {
+            let key = (call.provider, call.model, call.request_model);
+            let price = match prices.iter().find(|(k, _)| *k == key) {
+                Some((_, price)) => *price,
+                None => {
+                    let price = pricing
+                        .lookup(call.provider, call.model)
+                        .or_else(|| call.request_model.and_then(|m| pricing.lookup(call.provider, m)));
+                    if prices.len() < PRICE_MEMO {
+                        prices.push((key, price));
+                    }
+                    price
+                }
+            };
+            price.map(|price| price.cost(t))
         };
         let cost = match (call.cost_usd, call.has_usage) {
             (Some(cost), _) => Some(cost),

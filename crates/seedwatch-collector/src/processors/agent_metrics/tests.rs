@@ -583,3 +583,50 @@ async fn agents_are_tracked_from_their_own_telemetry_not_from_records_the_collec
     let a = all.iter().find(|a| a.instance == "a-1").expect("the span's agent");
     assert!(a.tool_error_rate > 0.0 && a.tool_call_rate == a.tool_error_rate, "{a:?}");
 }
+
+#[tokio::test]
+async fn an_agents_own_health_checks_and_memory_feed_its_state() {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::metrics::v1::{
+        Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric, number_data_point,
+    };
+    let (p, ctx, _logs) = build_with_logs("health: {memory_bytes: 1000}");
+    let agents = ctx.agents.clone().expect("tracked");
+    let point = |check: &str, v: i64| NumberDataPoint {
+        time_unix_nano: 1_700_000_000_000_000_000,
+        value: Some(number_data_point::Value::AsInt(v)),
+        attributes: vec![KeyValue {
+            key: "seedwatch.health.check".into(),
+            value: Some(AnyValue { value: Some(any_value::Value::StringValue(check.into())) }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let request = |metrics: Vec<Metric>| ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: resource("modelseed-agent", "a-1"),
+            scope_metrics: vec![ScopeMetrics { metrics, ..Default::default() }],
+            ..Default::default()
+        }],
+    };
+    let gauge = |name: &str, points: Vec<NumberDataPoint>| Metric {
+        name: name.into(),
+        data: Some(metric::Data::Gauge(Gauge { data_points: points })),
+        ..Default::default()
+    };
+    let checks = gauge("seedwatch.health.status", vec![point("database", 2), point("disk", 0)]);
+    p.process(&mut Batch::new(Payload::Metrics(request(vec![checks])), Transport::Grpc));
+    p.tick();
+    let a = &agents.snapshot(std::time::Instant::now())[0];
+    assert_eq!(a.state, crate::agents::HealthState::Unhealthy, "{a:?}");
+    assert_eq!(a.checks.len(), 2);
+    assert!(a.reasons.iter().any(|r| r.contains("`database` reports unhealthy")), "{a:?}");
+
+    let fixed = gauge("seedwatch.health.status", vec![point("database", 0)]);
+    let memory = gauge("process.memory.usage", vec![point("ignored", 5000)]);
+    p.process(&mut Batch::new(Payload::Metrics(request(vec![fixed, memory])), Transport::Grpc));
+    p.tick();
+    let a = &agents.snapshot(std::time::Instant::now())[0];
+    assert_eq!(a.state, crate::agents::HealthState::Degraded, "memory over 1000 bytes: {a:?}");
+    assert_eq!(a.memory_bytes, Some(5000.0));
+}
