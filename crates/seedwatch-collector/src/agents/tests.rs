@@ -6,6 +6,13 @@ use crate::derived_metrics::{DerivedRegistry, SeriesLimits};
 use crate::telemetry::{Exposition, ExpositionFormat};
 
 fn tracker(config: AgentHealthConfig) -> (AgentTracker, Arc<DerivedRegistry>) {
+    tracker_alerting(config, None)
+}
+
+fn tracker_alerting(
+    config: AgentHealthConfig,
+    alerts: Option<Arc<crate::alerting::AlertCenter>>,
+) -> (AgentTracker, Arc<DerivedRegistry>) {
     let registry = Arc::new(DerivedRegistry::default());
     let limits = SeriesLimits { max_series: 1000, ttl: Duration::from_secs(86_400) };
     let metrics = TrackerMetrics {
@@ -14,7 +21,7 @@ fn tracker(config: AgentHealthConfig) -> (AgentTracker, Arc<DerivedRegistry>) {
         changes: registry.counter("seedwatch_agent_state_changes", "changes", &["state"], limits),
         forgotten: registry.counter("seedwatch_agents_forgotten", "forgotten", &["reason"], limits),
     };
-    (AgentTracker::new(config, metrics, None, None), registry)
+    (AgentTracker::new(config, metrics, None, alerts), registry)
 }
 
 fn exposition(r: &DerivedRegistry) -> String {
@@ -110,4 +117,34 @@ fn unseen_instances_are_forgotten_and_memory_is_bounded() {
     assert_eq!(t.counts().total, 0);
     assert!(changes.is_empty(), "forgetting is not a state change");
     assert!(exposition(&registry).contains("seedwatch_agents_forgotten_total{reason=\"retention\"} 100"));
+}
+
+#[test]
+fn unhealthy_and_down_raise_their_alert_and_recovery_or_forgetting_resolves_it() {
+    let registry = DerivedRegistry::default();
+    let center = crate::alerting::AlertCenter::start(Default::default(), &registry).expect("no destinations");
+    let config =
+        AgentHealthConfig { down_after: secs(60), window: secs(60), retention: secs(600), ..Default::default() };
+    let (t, _) = tracker_alerting(config, Some(center.clone()));
+    let firing = || {
+        let mut names: Vec<String> = center.active().iter().map(|a| a.name().to_owned()).collect();
+        names.sort();
+        names
+    };
+    let t0 = Instant::now();
+    t.activity("svc", "a", Activity { llm_calls: 10, llm_errors: 10, ..Default::default() }, t0);
+    t.tick(t0);
+    assert_eq!(firing(), ["AgentUnhealthy"]);
+    let alert = &center.active()[0];
+    assert_eq!((alert.labels["service"].as_str(), alert.labels["instance"].as_str()), ("svc", "a"));
+    assert!(alert.annotations["description"].contains("LLM errors"), "{:?}", alert.annotations);
+    t.tick(t0 + secs(61));
+    assert_eq!(firing(), ["AgentDown"], "down replaces unhealthy");
+    t.seen("svc", "a", t0 + secs(62));
+    t.tick(t0 + secs(62));
+    assert!(firing().is_empty(), "errors left the window and it is back: {:?}", firing());
+    t.tick(t0 + secs(130));
+    assert_eq!(firing(), ["AgentDown"]);
+    t.tick(t0 + secs(700));
+    assert!(firing().is_empty(), "forgotten instances do not stay down forever");
 }
