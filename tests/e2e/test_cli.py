@@ -153,3 +153,20 @@ def test_health_agents_says_why_when_agents_are_not_tracked(collector):
     c = collector("processors: {}\n")
     out = sw("health", "--agents", "--url", c.admin)
     assert out.returncode == 2 and "enable the agent_metrics processor" in out.stderr, out
+
+
+def test_run_refuses_to_start_when_the_budget_store_cannot_be_opened(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the store's directory should be")
+    config = tmp_path / "budgets.yaml"
+    config.write_text(
+        f"receivers:\n  otlp:\n    grpc: {{endpoint: '127.0.0.1:{free_port()}'}}\n"
+        f"    http: {{endpoint: '127.0.0.1:{free_port()}'}}\n"
+        f"admin: {{endpoint: '127.0.0.1:{free_port()}'}}\n"
+        "processors:\n  agent_metrics:\n    budgets:\n"
+        f"      store: {{path: '{blocker}/budgets.redb'}}\n"
+        "      limits: {daily: {limit_usd: 10}}\n"
+    )
+    out = sw("run", "-c", str(config))
+    assert out.returncode != 0, out
+    assert "budgets.store.path" in out.stderr and "budgets.redb" in out.stderr, out.stderr

@@ -21,7 +21,7 @@ pub(super) fn build(config: &BudgetsConfig, ns: &Namespaced<'_>, ctx: &mut Build
     let store = match RedbStore::open(&config.store.path) {
         Ok(store) => store,
         Err(err) => {
-            ctx.errors.push(format!("{err} (config key `processors.agent_metrics.budgets.store.path`)"));
+            ctx.errors.push(format!("{err} (config key `processors.agent_metrics.budgets.store.path`: point it at a file in a writable directory)"));
             return None;
         }
     };
@@ -51,7 +51,7 @@ pub(super) fn build(config: &BudgetsConfig, ns: &Namespaced<'_>, ctx: &mut Build
     let budgets = match Budgets::open(config.clone(), Box::new(store), metrics, ctx.alerts.clone(), unix_now()) {
         Ok(b) => Arc::new(b),
         Err(err) => {
-            ctx.errors.push(format!("{err} (config key `processors.agent_metrics.budgets.store.path`)"));
+            ctx.errors.push(format!("{err} (config key `processors.agent_metrics.budgets.store.path`: point it at a file in a writable directory)"));
             return None;
         }
     };
