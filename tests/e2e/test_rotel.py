@@ -1,5 +1,6 @@
-"""Rotel, a Rust OpenTelemetry collector, forwards spans to seedwatch over OTLP gRPC and
-OTLP HTTP: a second, independent OTLP implementation whose every span must arrive."""
+"""Rotel, a Rust OpenTelemetry collector, as an independent OTLP peer: it forwards spans to
+seedwatch over OTLP gRPC and OTLP HTTP, and seedwatch's `otlp` exporter forwards to it; every
+span must arrive."""
 
 import os
 import socket
@@ -57,3 +58,40 @@ def test_rotel_forwards_every_span(collector, tmp_path, protocol, endpoint_attr,
         proc.terminate()
         proc.wait(timeout=10)
     assert c.stop() == 0
+
+
+@pytest.mark.parametrize("protocol,endpoint_of", [("grpc", "grpc"), ("http/protobuf", "http")])
+def test_seedwatch_forwards_every_span_to_rotel(collector, tmp_path, protocol, endpoint_of):
+    """SDK -> seedwatch (otlp exporter) -> Rotel -> a second seedwatch that counts."""
+    sink = collector()
+    rotel_grpc, rotel_http = free_port(), free_port()
+    log = (tmp_path / "rotel-downstream.log").open("w")
+    proc = subprocess.Popen(
+        [
+            str(ROTEL_AGENT), "start",
+            "--otlp-grpc-endpoint", f"127.0.0.1:{rotel_grpc}",
+            "--otlp-http-endpoint", f"127.0.0.1:{rotel_http}",
+            "--pid-file", str(tmp_path / "rotel-downstream.pid"),
+            "--exporter", "otlp",
+            "--otlp-exporter-protocol", "grpc",
+            "--otlp-exporter-endpoint", sink.grpc,
+        ],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RUST_LOG": "info"},
+    )
+    try:
+        wait_for_port(rotel_grpc, proc)
+        wait_for_port(rotel_http, proc)
+        rotel_endpoint = {"grpc": f"http://127.0.0.1:{rotel_grpc}", "http": f"http://127.0.0.1:{rotel_http}"}[endpoint_of]
+        forwarder = collector(
+            f"exporters:\n  otlp/rotel: {{endpoint: '{rotel_endpoint}', protocol: {protocol}, compression: gzip}}\n"
+        )
+        span_exp, _, _ = exporters("grpc", forwarder.grpc, "", False)
+        sent = send_traces(span_exp, spans_per_workflow=5, workflows=40)
+        assert sent.items == 200
+        got = sink.wait_for('seedwatch_receiver_accepted_spans_total{transport="grpc"}', 200, timeout=30)
+        assert got == 200, f"got {got} of 200 spans; rotel log:\n{(tmp_path / 'rotel-downstream.log').read_text()}"
+        assert forwarder.metric('seedwatch_exporter_sent_spans_total{exporter="otlp/rotel"}') == 200
+        assert forwarder.metric('seedwatch_exporter_send_failed_spans_total{exporter="otlp/rotel"}') == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -34,6 +34,22 @@ pub fn default_true() -> bool {
     true
 }
 
+/// An `enabled` switch: a boolean, or an empty string meaning false, so that
+/// `enabled: ${VAR:+true}` turns a component on exactly when `VAR` is set and not empty.
+pub fn enabled_switch<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Switch {
+        Bool(bool),
+        Text(String),
+    }
+    match <Switch as serde::Deserialize>::deserialize(d)? {
+        Switch::Bool(b) => Ok(b),
+        Switch::Text(t) if t.is_empty() => Ok(false),
+        Switch::Text(t) => Err(serde::de::Error::custom(format!("found `{t}`, expected true or false"))),
+    }
+}
+
 /// Checks that a socket address string parses, for endpoint fields.
 pub fn check_endpoint(endpoint: &str, path: &str, problems: &mut Vec<Problem>) {
     if endpoint.parse::<std::net::SocketAddr>().is_err() {

@@ -1,4 +1,5 @@
-//! `${ENV}` and `${ENV:-default}` substitution in the string values of a parsed config.
+//! `${ENV}`, `${ENV:-default}` and `${ENV:+word}` substitution in the string values of a
+//! parsed config (`:+`: `word` when ENV is set and not empty, else nothing).
 //!
 //! Substitution happens on parsed values, not on the raw text, so a variable's value can never
 //! change the structure of the document. When a whole scalar is one reference, the result is
@@ -91,17 +92,17 @@ fn expand(input: &str, lookup: Lookup<'_>) -> Result<Expanded, String> {
 
 fn resolve(reference: &str, lookup: Lookup<'_>) -> Result<String, String> {
     let reference = reference.strip_prefix("env:").unwrap_or(reference);
+    if let Some((name, word)) = reference.split_once(":+")
+        && !name.contains(":-")
+    {
+        check_name(name, reference)?;
+        return Ok(if lookup(name).is_some_and(|v| !v.is_empty()) { word.to_owned() } else { String::new() });
+    }
     let (name, default) = match reference.split_once(":-") {
         Some((name, default)) => (name, Some(default)),
         None => (reference, None),
     };
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
-        return Err(format!(
-            "found `${{{reference}}}`, expected `${{NAME}}` or `${{NAME:-default}}` with NAME made of letters, digits and `_`"
-        ));
-    }
+    check_name(name, reference)?;
     match (lookup(name), default) {
         (Some(v), Some(d)) if v.is_empty() => Ok(d.to_owned()),
         (Some(v), _) => Ok(v),
@@ -110,6 +111,17 @@ fn resolve(reference: &str, lookup: Lookup<'_>) -> Result<String, String> {
             "environment variable `{name}` is not set; set it, or give a default with `${{{name}:-value}}`"
         )),
     }
+}
+
+fn check_name(name: &str, reference: &str) -> Result<(), String> {
+    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        return Ok(());
+    }
+    Err(format!(
+        "found `${{{reference}}}`, expected `${{NAME}}`, `${{NAME:-default}}` or `${{NAME:+word}}` with NAME made of letters, digits and `_`"
+    ))
 }
 
 #[cfg(test)]
@@ -130,6 +142,16 @@ mod tests {
         let mut problems = Vec::new();
         substitute(&mut v, &env, "", &mut problems);
         (v, problems)
+    }
+
+    #[test]
+    fn plus_gives_the_word_only_when_the_variable_is_set_and_not_empty() {
+        let (v, p) = run("a: ${PORT:+true}\nb: ${EMPTY:+true}\nc: ${MISSING:+true}\nd: x${HOST:+-on}");
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(v["a"], Value::Bool(true));
+        assert_eq!(v["b"], Value::String(String::new()));
+        assert_eq!(v["c"], Value::String(String::new()));
+        assert_eq!(v["d"], Value::String("x-on".into()));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde_norway::{Mapping, Value};
 
 pub use component::{
     ComponentEntry, Validate, check_endpoint, check_positive, component_entries, default_true, deserialize_at,
-    parse_section, pick_signals,
+    enabled_switch, parse_section, pick_signals,
 };
 pub use env::Lookup;
 pub use error::{ConfigError, Problem, join_path};

@@ -194,3 +194,17 @@ fn budgets_and_health_thresholds_are_validated_with_their_paths() {
     );
     assert!(p.iter().any(|p| p.message.contains("fortnight")), "{p:?}");
 }
+
+#[test]
+fn embedded_default_forwards_over_otlp_only_when_the_endpoint_is_set() {
+    let names = |s: &Settings| s.exporters.iter().map(|e| e.name.clone()).collect::<Vec<_>>();
+    assert!(names(&Settings::parse(EMBEDDED_DEFAULT, EMBEDDED_NAME, &no_env).expect("valid")).is_empty());
+    let empty = |name: &str| (name == "SEEDWATCH_OTLP_FORWARD_ENDPOINT").then(String::new);
+    assert!(names(&Settings::parse(EMBEDDED_DEFAULT, EMBEDDED_NAME, &empty).expect("valid")).is_empty());
+    let set = |name: &str| (name == "SEEDWATCH_OTLP_FORWARD_ENDPOINT").then(|| "http://jaeger:4317".to_owned());
+    let on = Settings::parse(EMBEDDED_DEFAULT, EMBEDDED_NAME, &set).expect("valid");
+    assert_eq!(names(&on), ["otlp/forward"]);
+    assert_eq!(on.exporters[0].signals, [crate::pipeline::Signal::Traces]);
+    let p = problems("exporters:\n  otlp: {endpoint: 'http://x:4317', enabled: maybe}\n");
+    assert!(p.iter().any(|p| p.path.contains("enabled")), "{p:?}");
+}

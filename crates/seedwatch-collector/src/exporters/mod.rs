@@ -2,6 +2,7 @@
 //! retries. Adding one: a folder here with a `FACTORY`, and one line in [`REGISTRY`].
 
 mod file;
+mod otlp;
 mod runner;
 
 use std::fmt::Debug;
@@ -17,7 +18,7 @@ use crate::pipeline::{Batch, Signal};
 pub(crate) use runner::{Backoff, run_exporter};
 
 /// Every exporter type the collector knows.
-pub const REGISTRY: &[ExporterFactory] = &[file::FACTORY];
+pub const REGISTRY: &[ExporterFactory] = &[file::FACTORY, otlp::FACTORY];
 
 /// Keys every exporter entry accepts besides its own.
 const COMMON_KEYS: &[&str] = &["enabled", "signals", "queue_capacity", "retry"];
@@ -57,8 +58,10 @@ pub type ParseExporter = fn(Value) -> Result<Box<dyn BuildExporter>, Vec<Problem
 pub struct ExporterFactory {
     /// The `type` in `type/name` keys.
     pub kind: &'static str,
-    /// Signals it can send; the default for `signals`.
+    /// Signals it can send.
     pub signals: &'static [Signal],
+    /// Signals it sends when `signals` is not given.
+    pub default_signals: &'static [Signal],
     /// Parses and validates the component's own keys; problem paths are relative.
     pub parse: ParseExporter,
 }
@@ -101,7 +104,7 @@ fn default_max_elapsed() -> Duration {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Common {
-    #[serde(default = "crate::config::default_true")]
+    #[serde(default = "crate::config::default_true", deserialize_with = "crate::config::enabled_switch")]
     enabled: bool,
     signals: Option<Vec<Signal>>,
     queue_capacity: Option<u64>,
@@ -152,7 +155,8 @@ pub fn parse_all(map: &Mapping, problems: &mut Vec<Problem>) -> Vec<ExporterSpec
             }
         };
         validate_common(&common, &entry.path, problems);
-        let signals = match pick_signals(common.signals, factory.signals, &entry.path) {
+        let chosen = common.signals.or_else(|| Some(factory.default_signals.to_vec()));
+        let signals = match pick_signals(chosen, factory.signals, &entry.path) {
             Ok(s) => s,
             Err(p) => {
                 problems.push(p);

@@ -127,7 +127,7 @@ pub struct ProcessorSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Common {
-    #[serde(default = "crate::config::default_true")]
+    #[serde(default = "crate::config::default_true", deserialize_with = "crate::config::enabled_switch")]
     enabled: bool,
     signals: Option<Vec<Signal>>,
 }

@@ -16,6 +16,7 @@ use crate::pipeline::{Batch, Payload, Signal};
 pub const FACTORY: ExporterFactory = ExporterFactory {
     kind: "file",
     signals: &Signal::ALL,
+    default_signals: &Signal::ALL,
     parse: |value| Ok(Box::new(parse_section::<FileConfig>(value, "")?)),
 };
 
