@@ -291,10 +291,6 @@ impl AgentTracker {
             }
             for (key, agent) in agents.iter_mut() {
                 let (state, reasons) = evaluate(&self.observed(agent, at), &self.config);
-                if agent.state == Some(state) && agent.reasons.len() == reasons.len() {
-                    agent.reasons = reasons;
-                    continue;
-                }
                 let from = agent.state;
                 agent.reasons = reasons;
                 if from == Some(state) {
