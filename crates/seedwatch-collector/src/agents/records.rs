@@ -2,21 +2,14 @@
 //! a log backend files them with the agent's other logs.
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, InstrumentationScope, KeyValue, any_value};
-use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, SeverityNumber};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use seedwatch_semconv::attributes::seedwatch::AGENT_HEALTH_CHANGED_EVENT;
 
 use super::state::HealthState;
 use super::tracker::StateChange;
-
-fn string(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.to_owned())) }),
-        ..Default::default()
-    }
-}
+use crate::own_logs::{resource_logs, string};
 
 fn severity(state: HealthState) -> (SeverityNumber, &'static str) {
     match state {
@@ -62,22 +55,11 @@ pub fn state_change_records(changes: &[StateChange]) -> ExportLogsServiceRequest
                 event_name: AGENT_HEALTH_CHANGED_EVENT.into(),
                 ..Default::default()
             };
-            ResourceLogs {
-                resource: Some(Resource {
-                    attributes: vec![string("service.name", &c.service), string("service.instance.id", &c.instance)],
-                    ..Default::default()
-                }),
-                scope_logs: vec![ScopeLogs {
-                    scope: Some(InstrumentationScope {
-                        name: "seedwatch.agents".into(),
-                        version: env!("CARGO_PKG_VERSION").into(),
-                        ..Default::default()
-                    }),
-                    log_records: vec![record],
-                    ..Default::default()
-                }],
+            let resource = Resource {
+                attributes: vec![string("service.name", &c.service), string("service.instance.id", &c.instance)],
                 ..Default::default()
-            }
+            };
+            resource_logs(Some(resource), "seedwatch.agents", vec![record])
         })
         .collect();
     ExportLogsServiceRequest { resource_logs }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hashbrown::{Equivalent, HashMap};
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,7 @@ use super::records::state_change_records;
 use super::state::{HealthState, Observed, evaluate};
 use super::window::RateWindow;
 use crate::alerting::{Alert, AlertCenter, severity};
+use crate::clock::unix_now;
 use crate::derived_metrics::{CounterFamily, GaugeFamily};
 use crate::processors::LogEmitter;
 
@@ -168,10 +169,6 @@ pub struct AgentTracker {
     alerts: Option<Arc<AlertCenter>>,
 }
 
-fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
 impl AgentTracker {
     /// A tracker with no instances yet; state changes go to `emitter` as log records, and
     /// unhealthy or down instances raise alerts in `alerts`.
@@ -201,13 +198,14 @@ impl AgentTracker {
     fn touch(&self, service: &str, instance: &str, now: Instant, f: impl FnOnce(&mut Agent, Duration, Duration)) {
         let at = self.since_origin(now);
         let window = self.config.window;
+        let wall = unix_now();
         let mut agents = self.lock();
         if !agents.contains_key(&KeyRef(service, instance)) && agents.len() >= self.config.max_agents {
             self.forget_longest_silent(&mut agents);
         }
         let agent = agents.entry_ref(&KeyRef(service, instance)).or_insert_with(|| Agent {
             last_seen: at,
-            last_seen_unix: unix_now(),
+            last_seen_unix: wall,
             tool_calls: RateWindow::default(),
             tool_errors: RateWindow::default(),
             llm_calls: RateWindow::default(),
@@ -216,10 +214,10 @@ impl AgentTracker {
             checks: BTreeMap::new(),
             state: None,
             reasons: Vec::new(),
-            since_unix: unix_now(),
+            since_unix: wall,
         });
         agent.last_seen = agent.last_seen.max(at);
-        agent.last_seen_unix = unix_now();
+        agent.last_seen_unix = wall;
         f(agent, at, window);
     }
 

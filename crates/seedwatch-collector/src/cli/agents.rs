@@ -3,10 +3,11 @@
 //! one is unhealthy or down, or the collector is unreachable.
 
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use seedwatch_collector::agents::HealthState;
+use seedwatch_collector::clock::unix_now;
 use seedwatch_collector::server::AgentsReport;
 
 use super::OutputFormat;
@@ -67,7 +68,7 @@ fn print_table(report: &AgentsReport) {
     if report.agents.is_empty() {
         return;
     }
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    let now = unix_now();
     println!(
         "\n{:<24} {:<24} {:<10} {:>9} {:>10} {:>10} {:>9}  reasons",
         "SERVICE", "INSTANCE", "STATE", "SEEN", "TOOL ERR/s", "LLM ERR/s", "MEM GiB"

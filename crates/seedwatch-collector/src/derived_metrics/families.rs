@@ -1,7 +1,7 @@
 //! Counter and histogram families.
 
 use std::sync::Mutex;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use super::encode;
 use super::series::{Series, SeriesLimits};
@@ -15,7 +15,7 @@ pub type Observation<'a, const N: usize> = ([&'a str; N], f64, Option<&'a [u8]>)
 /// The monotonic clock (series expiry) and the wall clock (exemplars), read once per update
 /// call.
 fn clocks() -> (Instant, f64) {
-    (Instant::now(), SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()))
+    (Instant::now(), crate::clock::unix_now())
 }
 
 /// A counter family.

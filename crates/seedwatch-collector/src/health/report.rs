@@ -1,11 +1,12 @@
 //! The JSON bodies of `/health` and `/health/detailed`; also read back by `seedwatch health`.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
 use super::ComponentStatus;
+use crate::clock::unix_seconds;
 
 /// Overall status, ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -125,8 +126,4 @@ impl QueueReport {
     pub(super) fn new(size: u64, capacity: u64) -> Self {
         QueueReport { size, capacity, utilization: size as f64 / capacity.max(1) as f64 }
     }
-}
-
-fn unix_seconds(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }

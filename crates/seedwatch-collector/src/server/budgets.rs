@@ -1,7 +1,5 @@
 //! `GET /api/v1/budgets`: every budget with its spend this period, forecast and firing alerts.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AdminState;
 use crate::budgets::BudgetView;
+use crate::clock::unix_now;
 
 /// The body of `GET /api/v1/budgets`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -19,9 +18,8 @@ pub struct BudgetsReport {
 }
 
 pub(super) async fn list(State(state): State<AdminState>) -> Response {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
     match &state.budgets {
-        Some(budgets) => Json(BudgetsReport { budgets: budgets.views(now) }).into_response(),
+        Some(budgets) => Json(BudgetsReport { budgets: budgets.views(unix_now()) }).into_response(),
         None => (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({

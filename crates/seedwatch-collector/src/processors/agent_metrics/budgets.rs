@@ -1,16 +1,12 @@
 //! Setting up the cost budgets this processor charges: the store, the series, the flusher.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::Namespaced;
 use crate::budgets::{BudgetMetrics, Budgets, BudgetsConfig, RedbStore};
+use crate::clock::unix_now;
 use crate::derived_metrics::SeriesLimits;
 use crate::processors::BuildContext;
-
-fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
 
 /// Opens the budgets' store and starts writing to it every flush interval; `None` without
 /// budgets, or (with the reason in `ctx.errors`) when the store cannot be opened.

@@ -3,7 +3,7 @@
 //! Nothing from a span is copied unless it becomes a new series or a workflow root.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
@@ -19,6 +19,7 @@ use super::resources::instance_raw;
 use super::rollup::{Contribution, Rollup, Root, Totals};
 use crate::agents::{Activity, AgentTracker};
 use crate::budgets::{Budgets, Charge, SpanKey};
+use crate::clock::unix_now;
 use crate::otlp_wire::{RawValue, SpanRef, ValidatedVisitor, resource_attributes, walk_validated};
 use crate::pipeline::{Batch, Payload, Transport};
 use crate::processors::Processor;
@@ -55,7 +56,7 @@ impl Processor for AgentMetrics {
         if batch.transport() == Transport::Internal {
             return;
         }
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let now = unix_now();
         match batch.payload() {
             Payload::Traces(data) => {
                 let pricing = self.pricing.table();
@@ -183,10 +184,6 @@ impl<'a> ValidatedVisitor<'a> for Deriver<'a, '_> {
         let (method, route) = (self.method.take(), self.route.take());
         self.derive(span, &facts, method, route);
     }
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn seconds(span: &SpanRef<'_>) -> Option<f64> {

@@ -11,13 +11,14 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use hashbrown::HashMap;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
-use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, SeverityNumber};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use seedwatch_semconv::Tokens;
 
 use super::config::WorkflowConfig;
 use crate::derived_metrics::{CounterFamily, GaugeFamily, HistogramFamily};
+use crate::own_logs::{attribute, resource_logs};
 use crate::processors::LogEmitter;
 
 /// What one agent span adds to its trace.
@@ -258,12 +259,8 @@ impl Rollup {
     }
 }
 
-fn kv(key: &str, value: any_value::Value) -> KeyValue {
-    KeyValue { key: key.to_owned(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
-}
-
 fn int(key: &str, v: u64) -> KeyValue {
-    kv(key, any_value::Value::IntValue(i64::try_from(v).unwrap_or(i64::MAX)))
+    attribute(key, any_value::Value::IntValue(i64::try_from(v).unwrap_or(i64::MAX)))
 }
 
 /// The workflow summary: one log record, `event.name = seedwatch.workflow.summary`.
@@ -272,12 +269,12 @@ fn summary(trace_id: &[u8; 16], root: &Root, resource: Option<Resource>, t: &Tot
     let status = if root.failed { "failed" } else { "completed" };
     let duration = root.end_ns.saturating_sub(root.start_ns) as f64 / 1e9;
     let mut attributes = vec![
-        kv("event.name", StringValue("seedwatch.workflow.summary".into())),
-        kv("workflow.type", StringValue(root.name.clone())),
-        kv("workflow.status", StringValue(status.into())),
-        kv("workflow.duration_seconds", DoubleValue(duration)),
-        kv("workflow.cost_usd", DoubleValue(t.cost)),
-        kv("workflow.cost_complete", BoolValue(t.unpriced_llm_calls == 0)),
+        attribute("event.name", StringValue("seedwatch.workflow.summary".into())),
+        attribute("workflow.type", StringValue(root.name.clone())),
+        attribute("workflow.status", StringValue(status.into())),
+        attribute("workflow.duration_seconds", DoubleValue(duration)),
+        attribute("workflow.cost_usd", DoubleValue(t.cost)),
+        attribute("workflow.cost_complete", BoolValue(t.unpriced_llm_calls == 0)),
         int("workflow.tokens.input", t.tokens.input),
         int("workflow.tokens.output", t.tokens.output),
         int("workflow.tokens.cache_read", t.tokens.cache_read),
@@ -289,7 +286,7 @@ fn summary(trace_id: &[u8; 16], root: &Root, resource: Option<Resource>, t: &Tot
         int("workflow.llm_errors", t.llm_errors),
     ];
     if let Some(id) = &root.id {
-        attributes.push(kv("workflow.id", StringValue(id.clone())));
+        attributes.push(attribute("workflow.id", StringValue(id.clone())));
     }
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     let (severity, text) = if root.failed { (SeverityNumber::Error, "ERROR") } else { (SeverityNumber::Info, "INFO") };
@@ -305,17 +302,5 @@ fn summary(trace_id: &[u8; 16], root: &Root, resource: Option<Resource>, t: &Tot
         event_name: "seedwatch.workflow.summary".into(),
         ..Default::default()
     };
-    ResourceLogs {
-        resource,
-        scope_logs: vec![ScopeLogs {
-            scope: Some(InstrumentationScope {
-                name: "seedwatch.workflow".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-                ..Default::default()
-            }),
-            log_records: vec![record],
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
+    resource_logs(resource, "seedwatch.workflow", vec![record])
 }
