@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import requests
 
-from conftest import free_port
+from conftest import free_port, wait_http_ready
 
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 
@@ -36,15 +35,7 @@ class Alertmanager:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("alertmanager did not become ready")
+        wait_http_ready(f"{self.url}/-/ready", self.proc, "alertmanager")
 
     def alerts(self, **filters) -> list[dict]:
         """Alerts as Alertmanager's v2 API lists them (active, silenced, inhibited, unprocessed)."""

@@ -22,6 +22,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until(check, timeout: float = 20, interval: float = 0.1):
+    """Calls `check` until it returns something truthy or the timeout passes; returns the last result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
+
+
+def wait_http_ready(url: str, proc: subprocess.Popen, what: str, timeout: float = 30) -> None:
+    """Waits until `url` answers 200 (a server's readiness path); fails if `proc` exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not become ready")
+
+
 def parse_exposition(text: str) -> dict[str, float]:
     """Sample name with labels (as written) -> value, from the Prometheus text format."""
     samples = {}

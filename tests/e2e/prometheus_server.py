@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from conftest import free_port
+from conftest import free_port, wait_http_ready
 
 PROMETHEUS = shutil.which("prometheus")
 
@@ -38,15 +38,7 @@ class Prometheus:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("prometheus did not become ready")
+        wait_http_ready(f"{self.url}/-/ready", self.proc, "prometheus")
 
     def query(self, promql: str) -> list[dict]:
         body = requests.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=5).json()

@@ -3,12 +3,11 @@ with the right labels; its return resolves it. Also: the shipped alertmanager.ym
 
 import shutil
 import subprocess
-import time
 
 import pytest
 
 from alertmanager_server import ALERTMANAGER, Alertmanager
-from conftest import ROOT
+from conftest import ROOT, wait_until
 from otel_clients import exporters, send_traces
 
 pytestmark = pytest.mark.skipif(ALERTMANAGER is None, reason="prometheus-alertmanager is not installed")
@@ -19,15 +18,6 @@ def alertmanager(tmp_path):
     am = Alertmanager(tmp_path)
     yield am
     am.stop()
-
-
-def wait_until(check, timeout: float = 20, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
 
 
 def agent_alerts(am, state: str = "active"):

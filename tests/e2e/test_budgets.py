@@ -7,21 +7,13 @@ import pytest
 import requests
 
 from alertmanager_server import ALERTMANAGER, Alertmanager
+from conftest import wait_until
 from otlp_raw import llm_call_request, post_traces
 
 
 def budgets(c) -> dict:
     body = requests.get(f"{c.admin}/api/v1/budgets", timeout=5).json()
     return {b["name"]: b for b in body["budgets"]}
-
-
-def wait_until(check, timeout: float = 20, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
 
 
 def budget_config(store, limits: str, extra: str = "") -> str:

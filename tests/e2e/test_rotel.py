@@ -28,26 +28,38 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 15) -> Non
     raise TimeoutError(f"rotel-agent did not listen on {port}")
 
 
-@pytest.mark.parametrize("protocol,endpoint_attr,label", [("grpc", "grpc", "grpc"), ("http", "http", "http_protobuf")])
-def test_rotel_forwards_every_span(collector, tmp_path, protocol, endpoint_attr, label):
-    assert ROTEL_AGENT.exists(), f"the rotel wheel should carry {ROTEL_AGENT}"
-    c = collector()
+def start_rotel(tmp_path, name: str, protocol: str, forward_to: str) -> tuple[subprocess.Popen, int, int]:
+    """Rotel receiving OTLP on two free ports and exporting over OTLP `protocol` to `forward_to`;
+    returns it once both ports listen, with the gRPC and HTTP ports. Logs to `{name}.log`."""
     rotel_grpc, rotel_http = free_port(), free_port()
-    log = (tmp_path / "rotel.log").open("w")
+    log = (tmp_path / f"{name}.log").open("w")
     proc = subprocess.Popen(
         [
             str(ROTEL_AGENT), "start",
             "--otlp-grpc-endpoint", f"127.0.0.1:{rotel_grpc}",
             "--otlp-http-endpoint", f"127.0.0.1:{rotel_http}",
-            "--pid-file", str(tmp_path / "rotel.pid"),
+            "--pid-file", str(tmp_path / f"{name}.pid"),
             "--exporter", "otlp",
             "--otlp-exporter-protocol", protocol,
-            "--otlp-exporter-endpoint", getattr(c, endpoint_attr),
+            "--otlp-exporter-endpoint", forward_to,
         ],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RUST_LOG": "info"},
     )
     try:
         wait_for_port(rotel_grpc, proc)
+        wait_for_port(rotel_http, proc)
+    except BaseException:
+        proc.terminate()
+        raise
+    return proc, rotel_grpc, rotel_http
+
+
+@pytest.mark.parametrize("protocol,endpoint_attr,label", [("grpc", "grpc", "grpc"), ("http", "http", "http_protobuf")])
+def test_rotel_forwards_every_span(collector, tmp_path, protocol, endpoint_attr, label):
+    assert ROTEL_AGENT.exists(), f"the rotel wheel should carry {ROTEL_AGENT}"
+    c = collector()
+    proc, rotel_grpc, _ = start_rotel(tmp_path, "rotel", protocol, getattr(c, endpoint_attr))
+    try:
         span_exp, _, _ = exporters("grpc", f"http://127.0.0.1:{rotel_grpc}", "", False)
         sent = send_traces(span_exp, spans_per_workflow=5, workflows=40)
         assert sent.items == 200
@@ -64,23 +76,8 @@ def test_rotel_forwards_every_span(collector, tmp_path, protocol, endpoint_attr,
 def test_seedwatch_forwards_every_span_to_rotel(collector, tmp_path, protocol, endpoint_of):
     """SDK -> seedwatch (otlp exporter) -> Rotel -> a second seedwatch that counts."""
     sink = collector()
-    rotel_grpc, rotel_http = free_port(), free_port()
-    log = (tmp_path / "rotel-downstream.log").open("w")
-    proc = subprocess.Popen(
-        [
-            str(ROTEL_AGENT), "start",
-            "--otlp-grpc-endpoint", f"127.0.0.1:{rotel_grpc}",
-            "--otlp-http-endpoint", f"127.0.0.1:{rotel_http}",
-            "--pid-file", str(tmp_path / "rotel-downstream.pid"),
-            "--exporter", "otlp",
-            "--otlp-exporter-protocol", "grpc",
-            "--otlp-exporter-endpoint", sink.grpc,
-        ],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RUST_LOG": "info"},
-    )
+    proc, rotel_grpc, rotel_http = start_rotel(tmp_path, "rotel-downstream", "grpc", sink.grpc)
     try:
-        wait_for_port(rotel_grpc, proc)
-        wait_for_port(rotel_http, proc)
         rotel_endpoint = {"grpc": f"http://127.0.0.1:{rotel_grpc}", "http": f"http://127.0.0.1:{rotel_http}"}[endpoint_of]
         forwarder = collector(
             f"exporters:\n  otlp/rotel: {{endpoint: '{rotel_endpoint}', protocol: {protocol}, compression: gzip}}\n"
