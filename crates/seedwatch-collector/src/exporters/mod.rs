@@ -6,6 +6,7 @@ mod otlp;
 mod runner;
 
 use std::fmt::Debug;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 
 use crate::config::{Problem, component_entries, deserialize_at, pick_signals};
+use crate::pipeline::durable::DurableQueueConfig;
 use crate::pipeline::{Batch, Signal};
 
 pub(crate) use runner::{Backoff, run_exporter};
@@ -21,7 +23,7 @@ pub(crate) use runner::{Backoff, run_exporter};
 pub const REGISTRY: &[ExporterFactory] = &[file::FACTORY, otlp::FACTORY];
 
 /// Keys every exporter entry accepts besides its own.
-const COMMON_KEYS: &[&str] = &["enabled", "signals", "queue_capacity", "retry"];
+const COMMON_KEYS: &[&str] = &["enabled", "signals", "queue_capacity", "persistent_queue", "retry"];
 
 /// Why an export attempt failed.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +36,35 @@ pub enum ExportError {
     Permanent(String),
 }
 
+/// Items the backend refused for good within a group that was otherwise delivered, per signal
+/// (in [`Signal::ALL`] order).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rejected([u64; 3]);
+
+impl Rejected {
+    /// Counts `n` refused items of `signal`.
+    pub fn add(&mut self, signal: Signal, n: u64) {
+        self.0[signal_index(signal)] += n;
+    }
+    /// Refused items of `signal`.
+    pub fn of(&self, signal: Signal) -> u64 {
+        self.0[signal_index(signal)]
+    }
+}
+
+fn signal_index(signal: Signal) -> usize {
+    Signal::ALL.iter().position(|s| *s == signal).unwrap_or(0)
+}
+
+/// How the runner groups queued batches into one export call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grouping {
+    /// Stop adding batches once the group holds this many items.
+    pub max_items: u64,
+    /// Wait at most this long for more batches after the first.
+    pub linger: Duration,
+}
+
 /// Sends batches somewhere. Owned by its runner task, so it needs no locking.
 #[async_trait]
 pub trait Exporter: Send {
@@ -41,6 +72,20 @@ pub trait Exporter: Send {
     async fn start(&mut self) -> Result<(), ExportError>;
     /// Sends one batch.
     async fn export(&mut self, batch: &Batch) -> Result<(), ExportError>;
+    /// How to group batches for [`Exporter::export_group`]; `None` sends them one by one.
+    fn grouping(&self) -> Option<Grouping> {
+        None
+    }
+    /// Sends a group of batches (one batch unless [`Exporter::grouping`] says otherwise).
+    /// `Ok` means each item was delivered or refused for good (and returned as such); on
+    /// `Err` the runner may call again with the same group, so an exporter that delivered
+    /// part of it should remember that or make resending harmless.
+    async fn export_group(&mut self, batches: &[Arc<Batch>]) -> Result<Rejected, ExportError> {
+        for batch in batches {
+            self.export(batch).await?;
+        }
+        Ok(Rejected::default())
+    }
     /// Flushes and closes after the last batch.
     async fn shutdown(&mut self) -> Result<(), ExportError>;
 }
@@ -76,7 +121,8 @@ pub struct RetryConfig {
     /// Longest wait between attempts (the wait doubles up to this).
     #[serde(default = "default_max_interval", with = "humantime_serde")]
     pub max_interval: Duration,
-    /// Give up on a batch after retrying this long; it is then counted as failed.
+    /// Give up on a batch after retrying this long; it is then counted as failed. Not used
+    /// with a `persistent_queue`: there, retryable failures are retried until delivered.
     #[serde(default = "default_max_elapsed", with = "humantime_serde")]
     pub max_elapsed_time: Duration,
 }
@@ -108,6 +154,7 @@ struct Common {
     enabled: bool,
     signals: Option<Vec<Signal>>,
     queue_capacity: Option<u64>,
+    persistent_queue: Option<DurableQueueConfig>,
     #[serde(default)]
     retry: RetryConfig,
 }
@@ -121,6 +168,8 @@ pub struct ExporterSpec {
     pub signals: Vec<Signal>,
     /// Its queue's capacity in items; `None` means the pipeline default.
     pub queue_capacity: Option<u64>,
+    /// Keep its queue on disk instead (then `queue_capacity` does not apply).
+    pub persistent_queue: Option<DurableQueueConfig>,
     /// Retry policy.
     pub retry: RetryConfig,
     /// Its own parsed config.
@@ -130,6 +179,15 @@ pub struct ExporterSpec {
 fn validate_common(c: &Common, path: &str, problems: &mut Vec<Problem>) {
     if c.queue_capacity == Some(0) {
         problems.push(Problem::found_expected(format!("{path}.queue_capacity"), 0, "a number of items greater than 0"));
+    }
+    if let Some(q) = &c.persistent_queue {
+        q.validate(path, problems);
+        if c.queue_capacity.is_some() {
+            problems.push(Problem::new(
+                format!("{path}.queue_capacity"),
+                "does not apply with `persistent_queue` (bounded by `persistent_queue.max_size`); remove one",
+            ));
+        }
     }
     let r = &c.retry;
     if r.initial_interval.is_zero() || r.initial_interval > r.max_interval {
@@ -168,6 +226,7 @@ pub fn parse_all(map: &Mapping, problems: &mut Vec<Problem>) -> Vec<ExporterSpec
                 name: entry.name,
                 signals,
                 queue_capacity: common.queue_capacity,
+                persistent_queue: common.persistent_queue,
                 retry: common.retry,
                 config,
             }),

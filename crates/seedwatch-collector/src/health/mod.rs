@@ -145,7 +145,7 @@ impl Health {
             map.insert(name.clone(), component);
         }
         for q in self.queues.snapshot() {
-            report.queues.insert(q.name().to_owned(), QueueReport::new(q.size(), q.capacity()));
+            report.queues.insert(q.name().to_owned(), QueueReport::new(q.size(), q.capacity(), q.unit()));
         }
         report
     }

@@ -114,16 +114,27 @@ impl ComponentReport {
 /// One queue's depth.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QueueReport {
-    /// Items queued.
+    /// Queued, in `unit`s.
     pub size: u64,
-    /// Capacity in items.
+    /// Capacity, in `unit`s.
     pub capacity: u64,
+    /// What size and capacity count: `items` (in-memory queues) or `bytes` (durable queues).
+    #[serde(default = "items_unit")]
+    pub unit: String,
     /// size / capacity.
     pub utilization: f64,
 }
 
+fn items_unit() -> String {
+    "items".into()
+}
+
 impl QueueReport {
-    pub(super) fn new(size: u64, capacity: u64) -> Self {
-        QueueReport { size, capacity, utilization: size as f64 / capacity.max(1) as f64 }
+    pub(super) fn new(size: u64, capacity: u64, unit: crate::pipeline::QueueUnit) -> Self {
+        let unit = match unit {
+            crate::pipeline::QueueUnit::Items => items_unit(),
+            crate::pipeline::QueueUnit::Bytes => "bytes".into(),
+        };
+        QueueReport { size, capacity, unit, utilization: size as f64 / capacity.max(1) as f64 }
     }
 }

@@ -4,6 +4,10 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
 use super::{Signal, TraceData};
 
 /// How a batch reached the collector; the `transport` label of receiver metrics.
@@ -100,13 +104,44 @@ pub struct Batch {
     payload: Payload,
     items: u64,
     transport: Transport,
+    queued: QueuedSignal,
+}
+
+/// Tells a waiting receiver that its batch reached every exporter's queue (on disk, for
+/// durable queues). Clones share it; whoever takes it first answers.
+#[derive(Clone, Default)]
+struct QueuedSignal(Option<Arc<Mutex<Option<oneshot::Sender<()>>>>>);
+
+impl PartialEq for QueuedSignal {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for QueuedSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "QueuedSignal(awaited)" } else { "QueuedSignal(none)" })
+    }
 }
 
 impl Batch {
     /// Wraps a payload, counting its items once.
     pub fn new(payload: Payload, transport: Transport) -> Self {
         let items = payload.count_items();
-        Batch { payload, items, transport }
+        Batch { payload, items, transport, queued: QueuedSignal::default() }
+    }
+
+    /// Asks to be told when the batch has reached every exporter queue; the receiver fires
+    /// (or is dropped, meaning it did not) once the pipeline worker has handed it over.
+    pub fn await_queued(&mut self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        self.queued = QueuedSignal(Some(Arc::new(Mutex::new(Some(tx)))));
+        rx
+    }
+
+    /// Takes the sender of [`Batch::await_queued`], if a receiver is waiting.
+    pub fn take_queued_signal(&mut self) -> Option<oneshot::Sender<()>> {
+        self.queued.0.take().and_then(|s| s.lock().unwrap_or_else(|p| p.into_inner()).take())
     }
 
     /// The signal this batch carries.

@@ -21,6 +21,11 @@ pub struct PipelineConfig {
     /// The `Retry-After` / RetryInfo delay suggested to clients when refusing.
     #[serde(default = "default_retry_after", with = "humantime_serde")]
     pub retry_after: Duration,
+    /// When a signal goes to an exporter with a persistent queue, a receiver answers only
+    /// once the batch is on disk; after this long it answers the retryable status instead
+    /// (the batch may still be written: at least once).
+    #[serde(default = "default_persist_timeout", with = "humantime_serde")]
+    pub persist_timeout: Duration,
 }
 
 impl Default for PipelineConfig {
@@ -29,6 +34,7 @@ impl Default for PipelineConfig {
             queue_capacity: default_queue_capacity(),
             enqueue_timeout: default_enqueue_timeout(),
             retry_after: default_retry_after(),
+            persist_timeout: default_persist_timeout(),
         }
     }
 }
@@ -38,6 +44,9 @@ fn default_queue_capacity() -> u64 {
 }
 fn default_enqueue_timeout() -> Duration {
     Duration::from_millis(100)
+}
+fn default_persist_timeout() -> Duration {
+    Duration::from_secs(5)
 }
 fn default_retry_after() -> Duration {
     Duration::from_secs(1)

@@ -10,6 +10,8 @@
 
 mod batch;
 mod config;
+pub mod durable;
+mod exporter_queue;
 mod queue;
 mod signal;
 mod topology;
@@ -19,7 +21,8 @@ use std::sync::{Arc, RwLock};
 
 pub use batch::{Batch, Payload, Transport, data_point_count};
 pub use config::PipelineConfig;
-pub use queue::{QueueReceiver, QueueSender, QueueStats, SendError, Weighted, bounded};
+pub(crate) use exporter_queue::Outlet;
+pub use queue::{QueueReceiver, QueueSender, QueueStats, QueueUnit, SendError, Weighted, bounded};
 pub use signal::Signal;
 pub use topology::{DrainOutcome, Topology};
 pub use trace_data::{TraceData, span_ids_problem};
@@ -39,8 +42,8 @@ impl QueueSet {
         self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Items queued anywhere.
+    /// Items queued in memory (durable queues keep theirs across restarts).
     pub fn total_items(&self) -> u64 {
-        self.snapshot().iter().map(|q| q.size()).sum()
+        self.snapshot().iter().filter(|q| q.unit() == QueueUnit::Items).map(|q| q.size()).sum()
     }
 }

@@ -29,24 +29,48 @@ impl Weighted for super::Batch {
     }
 }
 
+/// What a queue's size and capacity count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueUnit {
+    /// Spans, data points, log records (the in-memory queues).
+    Items,
+    /// Bytes on disk (durable queues).
+    Bytes,
+}
+
 /// Depth and capacity of one queue, shared with the metrics and health endpoints.
 #[derive(Debug)]
 pub struct QueueStats {
     name: String,
     capacity: u64,
     size: AtomicU64,
+    unit: QueueUnit,
 }
 
 impl QueueStats {
+    /// Stats of a queue counted in bytes.
+    pub(crate) fn bytes(name: String, capacity: u64) -> Self {
+        QueueStats { name, capacity, size: AtomicU64::new(0), unit: QueueUnit::Bytes }
+    }
+    pub(crate) fn add(&self, n: u64) {
+        self.size.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn sub(&self, n: u64) {
+        let _ = self.size.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| Some(s.saturating_sub(n)));
+    }
+    /// What size and capacity count.
+    pub fn unit(&self) -> QueueUnit {
+        self.unit
+    }
     /// The queue's name (the `queue` label).
     pub fn name(&self) -> &str {
         &self.name
     }
-    /// Capacity in items.
+    /// Capacity, in [`QueueStats::unit`]s.
     pub fn capacity(&self) -> u64 {
         self.capacity
     }
-    /// Items currently queued.
+    /// Currently queued, in [`QueueStats::unit`]s.
     pub fn size(&self) -> u64 {
         self.size.load(Ordering::Relaxed)
     }
@@ -86,7 +110,7 @@ pub struct QueueReceiver<T> {
 pub fn bounded<T: Weighted>(name: impl Into<String>, capacity: u64) -> (QueueSender<T>, QueueReceiver<T>) {
     let capacity = capacity.clamp(1, Semaphore::MAX_PERMITS as u64);
     let (tx, rx) = mpsc::unbounded_channel();
-    let stats = Arc::new(QueueStats { name: name.into(), capacity, size: AtomicU64::new(0) });
+    let stats = Arc::new(QueueStats { name: name.into(), capacity, size: AtomicU64::new(0), unit: QueueUnit::Items });
     let permits = Arc::new(Semaphore::new(capacity as usize));
     (QueueSender { tx, permits, stats: stats.clone() }, QueueReceiver { rx, stats })
 }
@@ -155,6 +179,14 @@ impl<T> QueueReceiver<T> {
     /// queue is empty.
     pub async fn recv(&mut self) -> Option<T> {
         let (item, permit) = self.rx.recv().await?;
+        self.stats.size.fetch_sub(permit.num_permits() as u64, Ordering::Relaxed);
+        drop(permit);
+        Some(item)
+    }
+
+    /// Takes the next item if one is queued now; never waits.
+    pub fn try_recv(&mut self) -> Option<T> {
+        let (item, permit) = self.rx.try_recv().ok()?;
         self.stats.size.fetch_sub(permit.num_permits() as u64, Ordering::Relaxed);
         drop(permit);
         Some(item)

@@ -6,7 +6,8 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{Batch, PipelineConfig, QueueReceiver, QueueSender, QueueSet, Signal, bounded};
+use super::exporter_queue::{Inlet, Outlet};
+use super::{Batch, PipelineConfig, QueueReceiver, QueueSender, QueueSet, Signal, bounded, durable};
 use crate::exporters::{ExporterSpec, run_exporter};
 use crate::health::{ComponentKind, ComponentStatus, Health};
 use crate::processors::{BuildContext, LogEmitter, Processor, ProcessorSpec, build_all};
@@ -22,6 +23,7 @@ pub struct Topology {
     workers: JoinSet<()>,
     logs_worker: Option<tokio::task::JoinHandle<()>>,
     exporters: JoinSet<()>,
+    stop_durable: CancellationToken,
     queues: QueueSet,
 }
 
@@ -40,7 +42,7 @@ pub enum DrainOutcome {
 struct Route {
     name: String,
     signals: Vec<Signal>,
-    tx: QueueSender<Arc<Batch>>,
+    inlet: Inlet,
 }
 
 impl Topology {
@@ -56,23 +58,44 @@ impl Topology {
         health: Arc<Health>,
     ) -> Topology {
         let mut exporter_tasks = JoinSet::new();
+        let stop_durable = CancellationToken::new();
         let mut routes = Vec::new();
         for spec in exporters {
-            let capacity = spec.queue_capacity.unwrap_or(config.queue_capacity);
-            let (tx, rx) = bounded(format!("exporter/{}", spec.name), capacity);
-            queues.add(tx.stats().clone());
+            let (inlet, outlet) = match &spec.persistent_queue {
+                Some(durable) => match durable::open(&spec.name, durable) {
+                    Ok((writer, reader)) => {
+                        queues.add(writer.stats().clone());
+                        (Inlet::Durable(writer), Outlet::Durable(reader))
+                    }
+                    Err(err) => {
+                        build.errors.push(format!("exporter {}: {err}", spec.name));
+                        continue;
+                    }
+                },
+                None => {
+                    let capacity = spec.queue_capacity.unwrap_or(config.queue_capacity);
+                    let (tx, rx) = bounded(format!("exporter/{}", spec.name), capacity);
+                    queues.add(tx.stats().clone());
+                    (Inlet::Memory(tx), Outlet::Memory(rx))
+                }
+            };
             health.register(ComponentKind::Exporter, &spec.name, None);
             metrics.exporter_declared(&spec.name, &spec.signals);
             exporter_tasks.spawn(run_exporter(
                 spec.name.clone(),
                 spec.config.build(),
-                rx,
+                outlet,
                 spec.retry,
                 metrics.clone(),
                 health.clone(),
+                stop_durable.clone(),
             ));
-            routes.push(Route { name: spec.name, signals: spec.signals, tx });
+            routes.push(Route { name: spec.name, signals: spec.signals, inlet });
         }
+        let durable_signals: Vec<Signal> = Signal::ALL
+            .into_iter()
+            .filter(|s| routes.iter().any(|r| matches!(r.inlet, Inlet::Durable(_)) && r.signals.contains(s)))
+            .collect();
         let mut senders = Vec::new();
         let mut receivers = Vec::new();
         for signal in Signal::ALL {
@@ -97,8 +120,11 @@ impl Topology {
         for (signal, rx) in Signal::ALL.into_iter().zip(receivers) {
             let chain: Vec<Arc<dyn Processor>> =
                 processors.iter().filter(|p| p.signals.contains(&signal)).map(|p| p.processor.clone()).collect();
-            let outs: Vec<_> =
-                routes.iter().filter(|r| r.signals.contains(&signal)).map(|r| (r.name.clone(), r.tx.clone())).collect();
+            let outs: Vec<_> = routes
+                .iter()
+                .filter(|r| r.signals.contains(&signal))
+                .map(|r| (r.name.clone(), r.inlet.clone()))
+                .collect();
             if signal == Signal::Logs {
                 logs_worker = Some(tokio::spawn(run_worker(rx, chain, outs, stop_logs.clone(), metrics.clone())));
             } else {
@@ -106,12 +132,13 @@ impl Topology {
             }
         }
         Topology {
-            ingest: Ingest::new(traces, metrics_tx, logs, metrics, config),
+            ingest: Ingest::new(traces, metrics_tx, logs, metrics, config, &durable_signals),
             stop_intake,
             stop_logs,
             workers,
             logs_worker,
             exporters: exporter_tasks,
+            stop_durable,
             queues,
         }
     }
@@ -122,7 +149,9 @@ impl Topology {
     }
 
     /// Stops intake, then waits until every queued item has reached the exporters and they
-    /// have flushed, or until `deadline`. Call after the receivers have stopped.
+    /// have flushed, or until `deadline`. Call after the receivers have stopped. Exporters
+    /// with a durable queue that are still sending at the deadline stop there; what they
+    /// had not delivered stays on disk for the next start.
     pub async fn drain(mut self, deadline: Duration) -> DrainOutcome {
         self.stop_intake.cancel();
         drop(self.ingest);
@@ -137,22 +166,23 @@ impl Topology {
             }
             while self.exporters.join_next().await.is_some() {}
         };
-        match tokio::time::timeout(deadline, finish).await {
-            Ok(()) => DrainOutcome::Drained,
-            Err(_) => {
-                let items_left = queues.total_items();
-                self.workers.abort_all();
-                self.exporters.abort_all();
-                DrainOutcome::DeadlineExceeded { items_left }
-            }
+        if tokio::time::timeout(deadline, finish).await.is_ok() {
+            return DrainOutcome::Drained;
         }
+        self.stop_durable.cancel();
+        let durable_stop = async { while self.exporters.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(Duration::from_secs(1), durable_stop).await;
+        let items_left = queues.total_items();
+        self.workers.abort_all();
+        self.exporters.abort_all();
+        if items_left == 0 { DrainOutcome::Drained } else { DrainOutcome::DeadlineExceeded { items_left } }
     }
 }
 
 async fn run_worker(
     mut rx: QueueReceiver<Batch>,
     chain: Vec<Arc<dyn Processor>>,
-    outs: Vec<(String, QueueSender<Arc<Batch>>)>,
+    outs: Vec<(String, Inlet)>,
     stop_intake: CancellationToken,
     metrics: Arc<SelfMetrics>,
 ) {
@@ -180,17 +210,20 @@ async fn run_worker(
         for processor in &chain {
             processor.process(&mut batch);
         }
-        if outs.is_empty() {
-            continue;
-        }
+        let queued = batch.take_queued_signal();
         let batch = Arc::new(batch);
-        for (name, tx) in &outs {
+        let mut all_queued = true;
+        for (name, inlet) in &outs {
             // Waits for room: a slow exporter slows intake instead of losing data.
-            if tx.send(batch.clone()).await.is_err() {
-                // Only if the exporter task died; counted as failed for that exporter.
-                tracing::error!(exporter = %name, items = batch.items(), "exporter queue closed; batch not delivered to it");
+            if let Err(err) = inlet.send(&batch).await {
+                // The exporter task died or its disk failed; counted as failed for that exporter.
+                tracing::error!(exporter = %name, items = batch.items(), error = %err, "batch not queued for this exporter");
                 metrics.exporter_failed(name, batch.signal(), batch.items());
+                all_queued = false;
             }
+        }
+        if all_queued && let Some(queued) = queued {
+            let _ = queued.send(());
         }
     }
 }

@@ -16,6 +16,9 @@ pub struct Ingest {
     metrics: Arc<SelfMetrics>,
     enqueue_timeout: Duration,
     retry_after: Duration,
+    /// Per signal (in [`Signal::ALL`] order): answer only once the batch is on disk.
+    durable: [bool; 3],
+    persist_timeout: Duration,
 }
 
 /// A request that was taken (possibly with some items rejected as invalid).
@@ -62,12 +65,15 @@ impl Ingest {
         logs: QueueSender<Batch>,
         metrics: Arc<SelfMetrics>,
         config: &PipelineConfig,
+        durable_signals: &[Signal],
     ) -> Self {
         Ingest {
             queues: [traces, metrics_queue, logs],
             metrics,
             enqueue_timeout: config.enqueue_timeout,
             retry_after: config.retry_after,
+            durable: Signal::ALL.map(|s| durable_signals.contains(&s)),
+            persist_timeout: config.persist_timeout,
         }
     }
 
@@ -80,8 +86,10 @@ impl Ingest {
     pub async fn ingest(&self, mut payload: Payload, transport: Transport) -> Result<IngestOutcome, IngestError> {
         let signal = payload.signal();
         let Rejection { count: rejected, message } = drop_invalid(&mut payload);
-        let batch = Batch::new(payload, transport);
+        let mut batch = Batch::new(payload, transport);
         let items = batch.items();
+        let index = Signal::ALL.iter().position(|s| *s == signal).unwrap_or(0);
+        let queued = self.durable[index].then(|| batch.await_queued());
         let outcome = IngestOutcome { rejected, message };
         if items == 0 {
             self.metrics.receiver_refused(transport, signal, rejected);
@@ -89,8 +97,19 @@ impl Ingest {
             self.metrics.receiver_request(transport, signal, kind);
             return Ok(outcome);
         }
-        let queue = &self.queues[Signal::ALL.iter().position(|s| *s == signal).unwrap_or(0)];
-        match queue.send_timeout(batch, self.enqueue_timeout).await {
+        let queue = &self.queues[index];
+        let mut sent = queue.send_timeout(batch, self.enqueue_timeout).await.map_err(|e| match e {
+            SendError::Full(_) => IngestError::QueueFull { signal, retry_after: self.retry_after },
+            SendError::Closed(_) => IngestError::ShuttingDown { retry_after: self.retry_after },
+        });
+        if let (Ok(()), Some(queued)) = (&sent, queued) {
+            // Acknowledge only what is on disk, so a killed collector loses nothing it accepted.
+            sent = match tokio::time::timeout(self.persist_timeout, queued).await {
+                Ok(Ok(())) => Ok(()),
+                _ => Err(IngestError::QueueFull { signal, retry_after: self.retry_after }),
+            };
+        }
+        match sent {
             Ok(()) => {
                 self.metrics.receiver_accepted(transport, signal, items);
                 self.metrics.receiver_refused(transport, signal, rejected);
@@ -100,13 +119,9 @@ impl Ingest {
             }
             Err(err) => {
                 self.metrics.receiver_refused(transport, signal, items + rejected);
-                let (kind, err) = match err {
-                    SendError::Full(_) => {
-                        (RequestOutcome::QueueFull, IngestError::QueueFull { signal, retry_after: self.retry_after })
-                    }
-                    SendError::Closed(_) => {
-                        (RequestOutcome::ShuttingDown, IngestError::ShuttingDown { retry_after: self.retry_after })
-                    }
+                let kind = match err {
+                    IngestError::QueueFull { .. } => RequestOutcome::QueueFull,
+                    IngestError::ShuttingDown { .. } => RequestOutcome::ShuttingDown,
                 };
                 self.metrics.receiver_request(transport, signal, kind);
                 Err(err)
