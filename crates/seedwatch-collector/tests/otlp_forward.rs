@@ -67,19 +67,6 @@ async fn send(c: &seedwatch_collector::app::RunningCollector, n: usize) {
     assert_eq!(resp.status(), 200);
 }
 
-async fn wait_for_metric(c: &seedwatch_collector::app::RunningCollector, sample: &str, want: f64) -> f64 {
-    let mut value = 0.0;
-    for _ in 0..100 {
-        let body = client().get(admin_url(c, "/metrics")).send().await.unwrap().text().await.unwrap();
-        value = sample_value(&body, sample).unwrap_or(0.0);
-        if value == want {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    value
-}
-
 #[tokio::test]
 async fn retryable_answers_are_retried_until_the_batch_is_delivered_once() {
     let (url, fake) = fake_backend(vec![StatusCode::SERVICE_UNAVAILABLE, StatusCode::TOO_MANY_REQUESTS]).await;

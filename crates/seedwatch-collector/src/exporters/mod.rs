@@ -1,6 +1,7 @@
 //! Exporters: each has its own bounded queue fed by the pipeline and a task that sends with
 //! retries. Adding one: a folder here with a `FACTORY`, and one line in [`REGISTRY`].
 
+mod elasticsearch;
 mod file;
 mod otlp;
 mod runner;
@@ -20,7 +21,7 @@ use crate::pipeline::{Batch, Signal};
 pub(crate) use runner::{Backoff, run_exporter};
 
 /// Every exporter type the collector knows.
-pub const REGISTRY: &[ExporterFactory] = &[file::FACTORY, otlp::FACTORY];
+pub const REGISTRY: &[ExporterFactory] = &[elasticsearch::FACTORY, file::FACTORY, otlp::FACTORY];
 
 /// Keys every exporter entry accepts besides its own.
 const COMMON_KEYS: &[&str] = &["enabled", "signals", "queue_capacity", "persistent_queue", "retry"];

@@ -185,3 +185,17 @@ pub fn slow_fifo(
     });
     (fifo, go_tx, reader)
 }
+
+/// Polls `/metrics` until `sample` reads `want` (5s at most); returns the last reading.
+pub async fn wait_for_metric(c: &RunningCollector, sample: &str, want: f64) -> f64 {
+    let mut value = 0.0;
+    for _ in 0..100 {
+        let body = client().get(admin_url(c, "/metrics")).send().await.unwrap().text().await.unwrap();
+        value = sample_value(&body, sample).unwrap_or(0.0);
+        if value == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    value
+}
