@@ -208,3 +208,38 @@ fn embedded_default_forwards_over_otlp_only_when_the_endpoint_is_set() {
     let p = problems("exporters:\n  otlp: {endpoint: 'http://x:4317', enabled: maybe}\n");
     assert!(p.iter().any(|p| p.path.contains("enabled")), "{p:?}");
 }
+
+#[test]
+fn embedded_default_exports_to_elasticsearch_only_when_the_url_is_set() {
+    let names = |s: &Settings| s.exporters.iter().map(|e| e.name.clone()).collect::<Vec<_>>();
+    let empty = |name: &str| (name == "SEEDWATCH_ELASTICSEARCH_URL").then(String::new);
+    assert!(names(&Settings::parse(EMBEDDED_DEFAULT, EMBEDDED_NAME, &empty).expect("valid")).is_empty());
+    let set = |name: &str| match name {
+        "SEEDWATCH_ELASTICSEARCH_URL" => Some("http://elasticsearch:9200".to_owned()),
+        "SEEDWATCH_ELASTICSEARCH_API_KEY" => Some("aWQ6a2V5".to_owned()),
+        _ => None,
+    };
+    let on = Settings::parse(EMBEDDED_DEFAULT, EMBEDDED_NAME, &set).expect("valid");
+    assert_eq!(names(&on), ["elasticsearch"]);
+    let es = &on.exporters[0];
+    assert_eq!(es.signals, [crate::pipeline::Signal::Traces, crate::pipeline::Signal::Logs]);
+    let queue = es.persistent_queue.as_ref().expect("durable by default");
+    assert_eq!(queue.directory, std::path::Path::new(".seedwatch/queue"));
+    let two = |name: &str| match name {
+        "SEEDWATCH_ELASTICSEARCH_URL" => Some("http://elasticsearch:9200".to_owned()),
+        "SEEDWATCH_ELASTICSEARCH_API_KEY" | "SEEDWATCH_ELASTICSEARCH_BEARER_TOKEN" => Some("x".to_owned()),
+        _ => None,
+    };
+    let err = Settings::parse(EMBEDDED_DEFAULT, EMBEDDED_NAME, &two).expect_err("two credentials");
+    assert!(err.to_string().contains("exporters.elasticsearch.auth"), "{err}");
+}
+
+#[test]
+fn persistent_queue_problems_name_the_key() {
+    let p = problems("exporters:\n  file: {path: /tmp/x.jsonl, persistent_queue: {directory: '', max_size: 10KiB}}\n");
+    let paths: Vec<&str> = p.iter().map(|p| p.path.as_str()).collect();
+    assert!(paths.contains(&"exporters.file.persistent_queue.directory"), "{p:?}");
+    assert!(paths.contains(&"exporters.file.persistent_queue.max_size"), "{p:?}");
+    let p = problems("exporters:\n  file: {path: /tmp/x.jsonl, queue_capacity: 10, persistent_queue: {directory: /tmp/q}}\n");
+    assert!(p.iter().any(|p| p.path == "exporters.file.queue_capacity"), "{p:?}");
+}

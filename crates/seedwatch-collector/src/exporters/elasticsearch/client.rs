@@ -18,7 +18,7 @@ pub(super) struct Client {
 
 fn auth_header(auth: &Auth) -> Option<HeaderValue> {
     use base64::Engine;
-    let value = match (&auth.basic, &auth.api_key, &auth.bearer) {
+    let value = match (auth.basic(), auth.api_key(), auth.bearer()) {
         (Some(Basic { username, password }), _, _) => {
             format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}")))
         }
@@ -46,7 +46,7 @@ impl Client {
             headers.insert(AUTHORIZATION, value);
         }
         let mut builder = reqwest::Client::builder().timeout(config.timeout).default_headers(headers);
-        if let Some(ca) = &config.ca_file {
+        if let Some(ca) = config.ca_file() {
             let pem = std::fs::read(ca)
                 .map_err(|e| ExportError::Retryable(format!("cannot read ca_file {}: {e}", ca.display())))?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)

@@ -103,7 +103,8 @@ impl Default for Indices {
     }
 }
 
-/// Credentials: exactly one of the three.
+/// Credentials: at most one of the three; empty values count as not given (so the default
+/// config can take them from environment variables that may be unset).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Auth {
@@ -163,6 +164,28 @@ impl Default for AuditRouting {
     }
 }
 
+impl Auth {
+    /// Basic credentials, if a user name is given.
+    pub fn basic(&self) -> Option<&Basic> {
+        self.basic.as_ref().filter(|b| !b.username.is_empty())
+    }
+    /// The API key, if given.
+    pub fn api_key(&self) -> Option<&str> {
+        self.api_key.as_deref().filter(|k| !k.is_empty())
+    }
+    /// The bearer token, if given.
+    pub fn bearer(&self) -> Option<&str> {
+        self.bearer.as_deref().filter(|t| !t.is_empty())
+    }
+}
+
+impl ElasticsearchConfig {
+    /// The CA file, if one is given (an empty path means none).
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.ca_file.as_deref().filter(|p| !p.as_os_str().is_empty())
+    }
+}
+
 fn default_timeout() -> Duration {
     Duration::from_secs(30)
 }
@@ -199,7 +222,7 @@ impl Validate for ElasticsearchConfig {
                 ));
             }
         }
-        if let Some(ca) = &self.ca_file
+        if let Some(ca) = self.ca_file()
             && !ca.is_file()
         {
             problems.push(Problem::found_expected("ca_file", ca.display(), "a readable PEM file"));
@@ -217,12 +240,12 @@ impl Validate for ElasticsearchConfig {
             problems.push(Problem::found_expected("max_in_flight", self.max_in_flight, "between 1 and 64"));
         }
         if let Some(auth) = &self.auth {
-            let given = [auth.basic.is_some(), auth.api_key.is_some(), auth.bearer.is_some()];
-            if given.iter().filter(|g| **g).count() != 1 {
-                problems.push(Problem::new("auth", "give exactly one of `basic`, `api_key` or `bearer`"));
+            let given = [auth.basic().is_some(), auth.api_key().is_some(), auth.bearer().is_some()];
+            if given.iter().filter(|g| **g).count() > 1 {
+                problems.push(Problem::new("auth", "give only one of `basic`, `api_key` or `bearer`"));
             }
-            if auth.basic.as_ref().is_some_and(|b| b.username.is_empty()) {
-                problems.push(Problem::new("auth.basic.username", "must not be empty"));
+            if auth.basic.as_ref().is_some_and(|b| b.username.is_empty() && !b.password.is_empty()) {
+                problems.push(Problem::new("auth.basic.username", "must not be empty when a password is given"));
             }
         }
     }

@@ -226,9 +226,17 @@ impl DurableReader {
     /// segments, making room for writers.
     pub fn commit(&mut self) -> Result<(), DurableError> {
         let finished: Vec<(u64, u64)> = {
-            let inner = self.shared.lock();
+            let mut inner = self.shared.lock();
             if inner.delivered == self.read {
                 return Ok(());
+            }
+            if self.read == inner.head {
+                // Everything is delivered: start a new segment so this one can go now.
+                inner.head = Position { segment: inner.head.segment + 1, offset: 0 };
+                inner.head_file = None;
+                let segment = inner.head.segment;
+                inner.lengths.insert(segment, 0);
+                self.read = inner.head;
             }
             inner.lengths.range(..self.read.segment).map(|(s, l)| (*s, *l)).collect()
         };
