@@ -42,3 +42,33 @@ def post_traces(http_base: str, body: bytes) -> requests.Response:
     return requests.post(
         f"{http_base}/v1/traces", data=body, headers={"content-type": "application/x-protobuf"}, timeout=10
     )
+
+
+def tool_spans_request(first: int, n: int, padding: int = 0) -> bytes:
+    """`n` tool-execution spans numbered from `first` (ids derived from the number, so each
+    is counted once by id), each carrying `padding` bytes of attribute to fill queues fast."""
+    import time
+
+    now = time.time_ns()
+    spans = [
+        Span(
+            trace_id=(i + 1).to_bytes(16, "big"),
+            span_id=(i + 1).to_bytes(8, "big"),
+            name="execute_tool run_metabolic_fba",
+            kind=Span.SPAN_KIND_INTERNAL,
+            start_time_unix_nano=now,
+            end_time_unix_nano=now + 1_000_000,
+            attributes=[
+                _kv("gen_ai.operation.name", "execute_tool"),
+                _kv("gen_ai.tool.name", "run_metabolic_fba"),
+                _kv("n", str(i)),
+                _kv("padding", "x" * padding),
+            ],
+        )
+        for i in range(first, first + n)
+    ]
+    resource = Resource(attributes=[_kv("service.name", "modelseed-agent"), _kv("service.instance.id", "es-1")])
+    request = ExportTraceServiceRequest(
+        resource_spans=[ResourceSpans(resource=resource, scope_spans=[ScopeSpans(spans=spans)])]
+    )
+    return request.SerializeToString()

@@ -240,6 +240,8 @@ fn persistent_queue_problems_name_the_key() {
     let paths: Vec<&str> = p.iter().map(|p| p.path.as_str()).collect();
     assert!(paths.contains(&"exporters.file.persistent_queue.directory"), "{p:?}");
     assert!(paths.contains(&"exporters.file.persistent_queue.max_size"), "{p:?}");
-    let p = problems("exporters:\n  file: {path: /tmp/x.jsonl, queue_capacity: 10, persistent_queue: {directory: /tmp/q}}\n");
+    let p = problems(
+        "exporters:\n  file: {path: /tmp/x.jsonl, queue_capacity: 10, persistent_queue: {directory: /tmp/q}}\n",
+    );
     assert!(p.iter().any(|p| p.path == "exporters.file.queue_capacity"), "{p:?}");
 }
