@@ -4,10 +4,19 @@
 # For each receiver and protocol it reports accepted spans/s, spans per CPU-second of the
 # receiver process, and the receiver's peak RSS, then the seedwatch/Rotel ratios.
 #
+# A third row per protocol, `seedwatch+es`, adds the elasticsearch exporter with its durable
+# queue, writing to a local Elasticsearch-compatible server (noida-db, on CPU 1 with the load
+# generator). Its CPU is counted until every accepted span is in Elasticsearch, so the whole
+# export (documents, gzip, disk queue, bulk requests) is paid for in its spans per CPU-second.
+# noida-db indexes only about 1,500 documents/s here, so this row sends a fixed number of
+# spans (ES_REQUESTS requests, default 300) instead of running for the duration; its spans/s
+# column is therefore not comparable, its spans per CPU-second is.
+#
 #   bench/throughput.sh [duration, default 20s]
 #
-# Needs: taskset (util-linux), a release build (made here), Rotel from PyPI (installed into
-# .venv-bench here). Reads /proc, so Linux only. Loopback ports 24317-24320 and 28889.
+# Needs: taskset (util-linux), a release build (made here), Rotel and noida-db from PyPI
+# (installed into .venv-bench here). Reads /proc, so Linux only. Loopback ports 24317-24320,
+# 28889 and 29200.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-20s}
@@ -19,8 +28,9 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 cargo build --release --locked -q -p seedwatch-collector -p seedwatch-loadgen
 [ -x .venv-bench/bin/python ] || python3 -m venv .venv-bench
-.venv-bench/bin/pip install -q --disable-pip-version-check rotel==0.0.1a15
+.venv-bench/bin/pip install -q --disable-pip-version-check rotel==0.0.1a15 noida-db==0.2.3
 ROTEL=$(.venv-bench/bin/python -c 'import rotel, pathlib; print(pathlib.Path(rotel.__file__).parent / "rotel-agent")')
+NOIDA=$(.venv-bench/bin/python -c 'import noida_db, pathlib; print(pathlib.Path(noida_db.__file__).parent / "noida-db")')
 SEEDWATCH=target/release/seedwatch
 LOADGEN=target/release/seedwatch-loadgen
 
@@ -37,6 +47,13 @@ processors:
       store: {path: "$WORK/budgets.redb"}
       limits: {global-daily: {limit_usd: 100}}
 service: {log: {level: warn}}
+YAML
+cp "$WORK/seedwatch.yaml" "$WORK/seedwatch-es.yaml"
+cat >> "$WORK/seedwatch-es.yaml" <<YAML
+exporters:
+  elasticsearch:
+    endpoint: http://127.0.0.1:29200
+    persistent_queue: {directory: "$WORK/queue", max_size: 4GiB}
 YAML
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -58,9 +75,21 @@ run() {
   sleep 1
   local before; before=$(cpu_ticks "$pid")
   local endpoint="http://127.0.0.1:$port"
-  local out
-  out=$(taskset -c 1 "$LOADGEN" --protocol "$protocol" --endpoint "$endpoint" --duration "$DURATION" \
+  local out amount=(--duration "$DURATION")
+  [ "$name" = seedwatch+es ] && amount=(--requests "${ES_REQUESTS:-300}")
+  out=$(taskset -c 1 "$LOADGEN" --protocol "$protocol" --endpoint "$endpoint" "${amount[@]}" \
         --concurrency "$CONCURRENCY" --batch-size "$BATCH" --json)
+  if [ "$name" = seedwatch+es ]; then
+    # Count the CPU until the exporter has delivered every accepted span.
+    local accepted; accepted=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["spans_accepted"])' "$out")
+    for _ in $(seq 1 1200); do
+      local sent
+      sent=$(curl -s http://127.0.0.1:28889/metrics | awk '/^seedwatch_exporter_sent_spans_total\{exporter="elasticsearch"\}/ {print $2}')
+      [ "${sent:-0}" -ge "$accepted" ] 2>/dev/null && break
+      sleep 0.5
+    done
+    echo "$name $protocol: $accepted accepted, ${sent:-0} in Elasticsearch" >&2
+  fi
   local after; after=$(cpu_ticks "$pid")
   local rss; rss=$(peak_rss_kib "$pid")
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
@@ -75,11 +104,18 @@ print("\t".join(map(str, [name, proto, r["spans_accepted"], r["seconds"], r["spa
 PY
 }
 
+mkdir -p "$WORK/noida"
+(cd "$WORK/noida" && exec taskset -c 1 "$NOIDA" start --only elasticsearch --elasticsearch-port 29200 >"$WORK/noida.log" 2>&1) &
+wait_port 29200
+
 for protocol in grpc http; do
   port=24317; [ "$protocol" = http ] && port=24318
   run rotel "$protocol" "$port" -- "$ROTEL" start --otlp-grpc-endpoint 127.0.0.1:24317 \
       --otlp-http-endpoint 127.0.0.1:24318 --exporter blackhole --pid-file "$WORK/rotel.pid"
   run seedwatch "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch.yaml"
+  if [ -z "${NO_ES:-}" ]; then
+    run seedwatch+es "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch-es.yaml"
+  fi
 done
 
 python3 - "$WORK/results.tsv" "$DURATION" "$CONCURRENCY" "$BATCH" <<'PY'
@@ -96,7 +132,9 @@ print()
 print("| protocol | seedwatch/Rotel spans/s | seedwatch/Rotel spans per CPU-second | seedwatch/Rotel peak RSS |")
 print("|---|---|---|---|")
 for proto in ("grpc", "http"):
-    if ("rotel", proto) in by and ("seedwatch", proto) in by:
-        r, s = by[("rotel", proto)], by[("seedwatch", proto)]
-        print(f"| {proto} | {s[0]/r[0]:.2f} | {s[1]/r[1]:.2f} | {s[2]/r[2]:.2f} |")
+    for name in ("seedwatch", "seedwatch+es"):
+        if ("rotel", proto) in by and (name, proto) in by:
+            r, s = by[("rotel", proto)], by[(name, proto)]
+            label = proto if name == "seedwatch" else f"{proto}, with Elasticsearch export"
+            print(f"| {label} | {s[0]/r[0]:.2f} | {s[1]/r[1]:.2f} | {s[2]/r[2]:.2f} |")
 PY

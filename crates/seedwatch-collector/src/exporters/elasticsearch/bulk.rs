@@ -35,7 +35,15 @@ pub(super) fn size(doc: &Doc) -> usize {
 #[derive(Debug, Deserialize)]
 pub(super) struct Response {
     #[serde(default)]
-    items: Vec<std::collections::HashMap<String, Item>>,
+    items: Vec<Action>,
+}
+
+/// One answer item, keyed by its action; a struct rather than a map, so thousands of items
+/// cost no map allocations.
+#[derive(Debug, Deserialize)]
+struct Action {
+    index: Option<Item>,
+    create: Option<Item>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,7 +73,9 @@ pub(super) fn outcomes(response: &Response, op: Op, sent: usize) -> Option<Vec<O
         .items
         .iter()
         .map(|item| {
-            let Some(item) = item.values().next() else { return Outcome::Retry("empty item".into()) };
+            let Some(item) = item.index.as_ref().or(item.create.as_ref()) else {
+                return Outcome::Retry("an answer item without `index` or `create`".into());
+            };
             match item.status {
                 200..=299 => Outcome::Stored,
                 409 if op == Op::Create => Outcome::Stored,
