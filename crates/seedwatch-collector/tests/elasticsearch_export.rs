@@ -193,3 +193,20 @@ async fn a_down_cluster_keeps_the_collector_ready_and_gets_everything_once_it_is
     assert_eq!(ids.len(), 12);
     c.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_second_collector_on_the_same_queue_directory_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "{}exporters:\n  elasticsearch:\n    endpoint: 'http://127.0.0.1:9'\n    persistent_queue: {{directory: '{}'}}\n",
+        receivers_on_port_zero(""),
+        dir.path().display()
+    );
+    let first = start_with(&yaml).await;
+    let settings = seedwatch_collector::config::Settings::parse(&yaml, "test.yaml", &|_| None).unwrap();
+    let err = seedwatch_collector::app::RunningCollector::start(settings).await.err().expect("refused");
+    let text = err.to_string();
+    assert!(text.contains("in use by another seedwatch process"), "{text}");
+    assert!(text.contains("exporter elasticsearch"), "{text}");
+    first.shutdown().await;
+}
