@@ -204,7 +204,9 @@ async fn a_second_collector_on_the_same_queue_directory_does_not_start() {
     );
     let first = start_with(&yaml).await;
     let settings = seedwatch_collector::config::Settings::parse(&yaml, "test.yaml", &|_| None).unwrap();
-    let err = seedwatch_collector::app::RunningCollector::start(settings).await.err().expect("refused");
+    let Err(err) = seedwatch_collector::app::RunningCollector::start(settings).await else {
+        panic!("a second collector must not take the same queue directory");
+    };
     let text = err.to_string();
     assert!(text.contains("in use by another seedwatch process"), "{text}");
     assert!(text.contains("exporter elasticsearch"), "{text}");
