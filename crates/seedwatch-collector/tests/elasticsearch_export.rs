@@ -212,3 +212,30 @@ async fn a_second_collector_on_the_same_queue_directory_does_not_start() {
     assert!(text.contains("exporter elasticsearch"), "{text}");
     first.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_with_the_cluster_down_keeps_the_queue_on_disk_and_the_next_start_delivers_it() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "exporters:\n  elasticsearch:\n    endpoint: 'http://127.0.0.1:{port}'\n    batch: {{flush_interval: 10ms}}\n    retry: {{initial_interval: 10ms, max_interval: 50ms}}\n    persistent_queue: {{directory: '{}'}}\nservice: {{shutdown_timeout: 500ms}}\n",
+        dir.path().display()
+    );
+    let c = start(&yaml).await;
+    wait_ready(&c).await;
+    send_traces(&c, 5, 21).await;
+    let outcome = c.shutdown().await;
+    assert_eq!(outcome, seedwatch_collector::pipeline::DrainOutcome::Drained, "nothing is lost: it is on disk");
+
+    let fake = FakeEs::default();
+    let app = Router::new()
+        .route("/_bulk", post(bulk))
+        .route("/_index_template/{name}", put(template))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let c = start(&yaml).await;
+    let sent = wait_for_metric(&c, "seedwatch_exporter_sent_spans_total{exporter=\"elasticsearch\"}", 5.0).await;
+    assert_eq!(sent, 5.0, "the restarted collector delivers what the last one kept");
+    c.shutdown().await;
+}

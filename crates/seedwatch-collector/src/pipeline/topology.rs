@@ -22,7 +22,10 @@ pub struct Topology {
     stop_logs: CancellationToken,
     workers: JoinSet<()>,
     logs_worker: Option<tokio::task::JoinHandle<()>>,
+    /// Exporters with an in-memory queue: drained to the end.
     exporters: JoinSet<()>,
+    /// Exporters with a durable queue: stopped at the deadline, keeping the rest on disk.
+    durable_exporters: JoinSet<()>,
     stop_durable: CancellationToken,
     queues: QueueSet,
 }
@@ -58,6 +61,7 @@ impl Topology {
         health: Arc<Health>,
     ) -> Topology {
         let mut exporter_tasks = JoinSet::new();
+        let mut durable_tasks = JoinSet::new();
         let stop_durable = CancellationToken::new();
         let mut routes = Vec::new();
         for spec in exporters {
@@ -81,7 +85,8 @@ impl Topology {
             };
             health.register(ComponentKind::Exporter, &spec.name, None);
             metrics.exporter_declared(&spec.name, &spec.signals);
-            exporter_tasks.spawn(run_exporter(
+            let tasks = if outlet.is_durable() { &mut durable_tasks } else { &mut exporter_tasks };
+            tasks.spawn(run_exporter(
                 spec.name.clone(),
                 spec.config.build(),
                 outlet,
@@ -138,6 +143,7 @@ impl Topology {
             workers,
             logs_worker,
             exporters: exporter_tasks,
+            durable_exporters: durable_tasks,
             stop_durable,
             queues,
         }
@@ -157,25 +163,33 @@ impl Topology {
         drop(self.ingest);
         let queues = self.queues.clone();
         let stop_logs = self.stop_logs.clone();
-        let logs_worker = self.logs_worker.take();
         let finish = async {
             while self.workers.join_next().await.is_some() {}
             stop_logs.cancel();
-            if let Some(worker) = logs_worker {
+            if let Some(worker) = self.logs_worker.as_mut() {
                 let _ = worker.await;
             }
             while self.exporters.join_next().await.is_some() {}
+            while self.durable_exporters.join_next().await.is_some() {}
         };
         if tokio::time::timeout(deadline, finish).await.is_ok() {
             return DrainOutcome::Drained;
         }
         self.stop_durable.cancel();
-        let durable_stop = async { while self.exporters.join_next().await.is_some() {} };
+        let durable_stop = async { while self.durable_exporters.join_next().await.is_some() {} };
         let _ = tokio::time::timeout(Duration::from_secs(1), durable_stop).await;
+        // Only what durable exporters had left is safe (on disk); anything else is lost.
+        let in_memory_done = self.workers.is_empty()
+            && self.exporters.is_empty()
+            && self.logs_worker.as_ref().is_none_or(|w| w.is_finished());
         let items_left = queues.total_items();
         self.workers.abort_all();
         self.exporters.abort_all();
-        if items_left == 0 { DrainOutcome::Drained } else { DrainOutcome::DeadlineExceeded { items_left } }
+        self.durable_exporters.abort_all();
+        if let Some(worker) = &self.logs_worker {
+            worker.abort();
+        }
+        if in_memory_done { DrainOutcome::Drained } else { DrainOutcome::DeadlineExceeded { items_left } }
     }
 }
 
