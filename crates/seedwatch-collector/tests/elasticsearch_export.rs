@@ -16,7 +16,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::routing::{post, put};
 use common::*;
-use prost::Message;
 use serde_json::{Value, json};
 
 /// One bulk item as received: (action, index, id).
@@ -81,27 +80,21 @@ async fn template(State(fake): State<FakeEs>, Path(name): Path<String>) -> Json<
     Json(json!({ "acknowledged": true }))
 }
 
-async fn fake_es(script: Vec<Vec<u16>>) -> (String, FakeEs) {
+/// Serves a fake Elasticsearch on `listener`, answering bulk requests as `script` says.
+fn serve_fake_es(listener: tokio::net::TcpListener, script: Vec<Vec<u16>>) -> FakeEs {
     let fake = FakeEs { script: Arc::new(Mutex::new(script)), ..FakeEs::default() };
     let app = Router::new()
         .route("/_bulk", post(bulk))
         .route("/_index_template/{name}", put(template))
         .with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, fake)
+    fake
 }
 
-async fn send_traces(c: &seedwatch_collector::app::RunningCollector, n: usize, seed: u64) {
-    let resp = client()
-        .post(http_url(c, "/v1/traces"))
-        .header("content-type", "application/x-protobuf")
-        .body(common::traces(n, seed).encode_to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+async fn fake_es(script: Vec<Vec<u16>>) -> (String, FakeEs) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (url, serve_fake_es(listener, script))
 }
 
 #[tokio::test]
@@ -115,7 +108,7 @@ async fn a_429_item_is_retried_alone_and_a_mapping_error_is_dead_lettered() {
     ))
     .await;
     wait_ready(&c).await;
-    send_traces(&c, 3, 1).await;
+    post_traces(&c, 3, 1).await;
     let sent = wait_for_metric(&c, "seedwatch_exporter_sent_spans_total{exporter=\"elasticsearch\"}", 2.0).await;
     assert_eq!(sent, 2.0);
     let failed = metric(&c, "seedwatch_exporter_send_failed_spans_total{exporter=\"elasticsearch\"}").await;
@@ -152,7 +145,7 @@ async fn data_streams_take_create_and_a_replayed_id_is_not_an_error() {
     ))
     .await;
     wait_ready(&c).await;
-    send_traces(&c, 2, 2).await;
+    post_traces(&c, 2, 2).await;
     let sent = wait_for_metric(&c, "seedwatch_exporter_sent_spans_total{exporter=\"elasticsearch\"}", 2.0).await;
     assert_eq!(sent, 2.0, "409 on create means the document is already there");
     let bulks = fake.bulks.lock().unwrap().clone();
@@ -173,19 +166,14 @@ async fn a_down_cluster_keeps_the_collector_ready_and_gets_everything_once_it_is
     .await;
     wait_ready(&c).await;
     for seed in 0..3 {
-        send_traces(&c, 4, seed).await;
+        post_traces(&c, 4, seed).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let body = client().get(admin_url(&c, "/metrics")).send().await.unwrap().text().await.unwrap();
     let on_disk = sample_value(&body, "seedwatch_queue_disk_bytes{queue=\"exporter/elasticsearch\"}").unwrap();
     assert!(on_disk > 0.0, "the batches wait on disk");
-    let fake = FakeEs::default();
-    let app = Router::new()
-        .route("/_bulk", post(bulk))
-        .route("/_index_template/{name}", put(template))
-        .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let fake = serve_fake_es(listener, Vec::new());
     let sent = wait_for_metric(&c, "seedwatch_exporter_sent_spans_total{exporter=\"elasticsearch\"}", 12.0).await;
     assert_eq!(sent, 12.0);
     let ids: std::collections::BTreeSet<String> =
@@ -223,17 +211,12 @@ async fn shutdown_with_the_cluster_down_keeps_the_queue_on_disk_and_the_next_sta
     );
     let c = start(&yaml).await;
     wait_ready(&c).await;
-    send_traces(&c, 5, 21).await;
+    post_traces(&c, 5, 21).await;
     let outcome = c.shutdown().await;
     assert_eq!(outcome, seedwatch_collector::pipeline::DrainOutcome::Drained, "nothing is lost: it is on disk");
 
-    let fake = FakeEs::default();
-    let app = Router::new()
-        .route("/_bulk", post(bulk))
-        .route("/_index_template/{name}", put(template))
-        .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let _fake = serve_fake_es(listener, Vec::new());
     let c = start(&yaml).await;
     let sent = wait_for_metric(&c, "seedwatch_exporter_sent_spans_total{exporter=\"elasticsearch\"}", 5.0).await;
     assert_eq!(sent, 5.0, "the restarted collector delivers what the last one kept");

@@ -56,22 +56,11 @@ async fn forwarder(url: &str) -> seedwatch_collector::app::RunningCollector {
     c
 }
 
-async fn send(c: &seedwatch_collector::app::RunningCollector, n: usize) {
-    let resp = client()
-        .post(http_url(c, "/v1/traces"))
-        .header("content-type", "application/x-protobuf")
-        .body(common::traces(n, 7).encode_to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-}
-
 #[tokio::test]
 async fn retryable_answers_are_retried_until_the_batch_is_delivered_once() {
     let (url, fake) = fake_backend(vec![StatusCode::SERVICE_UNAVAILABLE, StatusCode::TOO_MANY_REQUESTS]).await;
     let c = forwarder(&url).await;
-    send(&c, 5).await;
+    post_traces(&c, 5, 7).await;
     let sent = wait_for_metric(&c, "seedwatch_exporter_sent_spans_total{exporter=\"otlp/fake\"}", 5.0).await;
     assert_eq!(sent, 5.0);
     assert_eq!(*fake.requests.lock().unwrap(), [5, 5, 5], "two refusals, then delivered once");
@@ -83,7 +72,7 @@ async fn retryable_answers_are_retried_until_the_batch_is_delivered_once() {
 async fn permanent_answers_are_counted_and_not_retried() {
     let (url, fake) = fake_backend(vec![StatusCode::BAD_REQUEST]).await;
     let c = forwarder(&url).await;
-    send(&c, 3).await;
+    post_traces(&c, 3, 7).await;
     let failed = wait_for_metric(&c, "seedwatch_exporter_send_failed_spans_total{exporter=\"otlp/fake\"}", 3.0).await;
     assert_eq!(failed, 3.0);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -98,7 +87,7 @@ async fn a_backend_that_is_down_leaves_the_collector_ready_and_gets_the_data_whe
     let c = forwarder(&format!("http://127.0.0.1:{port}")).await;
     let ready = client().get(admin_url(&c, "/health/ready")).send().await.unwrap().status();
     assert_eq!(ready, 200, "a down backend is not a reason to stop taking data");
-    send(&c, 4).await;
+    post_traces(&c, 4, 7).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     // The backend comes up on that port.
     let fake = Fake { script: Arc::default(), requests: Arc::default(), auth: Arc::default() };

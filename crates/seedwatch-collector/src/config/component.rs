@@ -57,6 +57,14 @@ pub fn check_endpoint(endpoint: &str, path: &str, problems: &mut Vec<Problem>) {
     }
 }
 
+/// Checks that `url` is an absolute http(s) URL with a host; `example` shows what is expected.
+pub fn check_http_url(url: &str, path: &str, example: &str, problems: &mut Vec<Problem>) {
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        _ => problems.push(Problem::found_expected(path, url, example)),
+    }
+}
+
 /// Checks that a number is positive.
 pub fn check_positive(value: u64, path: &str, problems: &mut Vec<Problem>) {
     if value == 0 {

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 
 pub use component::{
-    ComponentEntry, Validate, check_endpoint, check_positive, component_entries, default_true, deserialize_at,
-    enabled_switch, parse_section, pick_signals,
+    ComponentEntry, Validate, check_endpoint, check_http_url, check_positive, component_entries, default_true,
+    deserialize_at, enabled_switch, parse_section, pick_signals,
 };
 pub use env::Lookup;
 pub use error::{ConfigError, Problem, join_path};

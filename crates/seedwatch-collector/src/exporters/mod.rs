@@ -26,6 +26,14 @@ pub const REGISTRY: &[ExporterFactory] = &[elasticsearch::FACTORY, file::FACTORY
 /// Keys every exporter entry accepts besides its own.
 const COMMON_KEYS: &[&str] = &["enabled", "signals", "queue_capacity", "persistent_queue", "retry"];
 
+/// gzips a request body (fast level: exporters trade ratio for CPU).
+pub(crate) fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+    gz.write_all(body)?;
+    gz.finish()
+}
+
 /// Why an export attempt failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -45,16 +53,12 @@ pub struct Rejected([u64; 3]);
 impl Rejected {
     /// Counts `n` refused items of `signal`.
     pub fn add(&mut self, signal: Signal, n: u64) {
-        self.0[signal_index(signal)] += n;
+        self.0[signal.index()] += n;
     }
     /// Refused items of `signal`.
     pub fn of(&self, signal: Signal) -> u64 {
-        self.0[signal_index(signal)]
+        self.0[signal.index()]
     }
-}
-
-fn signal_index(signal: Signal) -> usize {
-    Signal::ALL.iter().position(|s| *s == signal).unwrap_or(0)
 }
 
 /// How the runner groups queued batches into one export call.

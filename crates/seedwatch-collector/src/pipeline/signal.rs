@@ -18,6 +18,15 @@ impl Signal {
     /// Every signal, in a fixed order.
     pub const ALL: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
 
+    /// The signal's position in [`Signal::ALL`], for per-signal arrays.
+    pub fn index(self) -> usize {
+        match self {
+            Signal::Traces => 0,
+            Signal::Metrics => 1,
+            Signal::Logs => 2,
+        }
+    }
+
     /// The signal's name as used in config and queue names.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -88,7 +88,7 @@ impl Ingest {
         let Rejection { count: rejected, message } = drop_invalid(&mut payload);
         let mut batch = Batch::new(payload, transport);
         let items = batch.items();
-        let index = Signal::ALL.iter().position(|s| *s == signal).unwrap_or(0);
+        let index = signal.index();
         let queued = self.durable[index].then(|| batch.await_queued());
         let outcome = IngestOutcome { rejected, message };
         if items == 0 {

@@ -48,8 +48,7 @@ impl<L: EncodeLabelSet + Clone + std::hash::Hash + Eq + std::fmt::Debug + Send +
     }
 
     fn inc(&self, signal: Signal, labels: &L, by: u64) {
-        let index = Signal::ALL.iter().position(|s| *s == signal).unwrap_or(0);
-        self.families[index].get_or_create(labels).inc_by(by);
+        self.families[signal.index()].get_or_create(labels).inc_by(by);
     }
 }
 

@@ -199,3 +199,16 @@ pub async fn wait_for_metric(c: &RunningCollector, sample: &str, want: f64) -> f
     }
     value
 }
+
+/// Posts `n` spans (ids from `seed`) over OTLP/HTTP protobuf and expects 200.
+pub async fn post_traces(c: &RunningCollector, n: usize, seed: u64) {
+    use prost::Message;
+    let resp = client()
+        .post(http_url(c, "/v1/traces"))
+        .header("content-type", "application/x-protobuf")
+        .body(traces(n, seed).encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}

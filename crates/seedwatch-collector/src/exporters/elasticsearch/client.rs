@@ -1,7 +1,5 @@
 //! HTTP to the cluster: auth, TLS with a custom CA, gzip, and what is worth retrying.
 
-use std::io::Write;
-
 use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use super::bulk::Response;
@@ -85,10 +83,7 @@ impl Client {
         let mut req = self.http.post(&url).header(CONTENT_TYPE, "application/x-ndjson");
         let body = if self.gzip {
             req = req.header(CONTENT_ENCODING, "gzip");
-            let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
-            gz.write_all(&body)
-                .and_then(|()| gz.finish())
-                .map_err(|e| ExportError::Retryable(format!("cannot gzip: {e}")))?
+            crate::exporters::gzip(&body).map_err(|e| ExportError::Retryable(format!("cannot gzip: {e}")))?
         } else {
             body
         };

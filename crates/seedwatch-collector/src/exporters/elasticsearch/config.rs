@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytesize::ByteSize;
 use serde::Deserialize;
 
-use crate::config::{Problem, Validate};
+use crate::config::{Problem, Validate, check_http_url};
 
 /// Where, how and in what shape documents go.
 #[derive(Debug, Clone, Deserialize)]
@@ -195,14 +195,7 @@ fn default_in_flight() -> usize {
 
 impl Validate for ElasticsearchConfig {
     fn validate(&self, problems: &mut Vec<Problem>) {
-        match reqwest::Url::parse(&self.endpoint) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            _ => problems.push(Problem::found_expected(
-                "endpoint",
-                &self.endpoint,
-                "a URL such as `http://elasticsearch:9200`",
-            )),
-        }
+        check_http_url(&self.endpoint, "endpoint", "a URL such as `http://elasticsearch:9200`", problems);
         let names = [
             ("logs", &self.indices.logs),
             ("traces", &self.indices.traces),

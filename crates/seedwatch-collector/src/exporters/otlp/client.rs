@@ -1,7 +1,6 @@
 //! Sending one encoded export request over OTLP/gRPC or OTLP/HTTP, with the OTLP
 //! specification's rules for what is worth retrying.
 
-use std::io::Write;
 use std::str::FromStr;
 
 use bytes::{Buf, BufMut, Bytes};
@@ -147,9 +146,7 @@ impl Client {
                     Compression::None => body,
                     Compression::Gzip => {
                         req = req.header("content-encoding", "gzip");
-                        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                        gz.write_all(&body)
-                            .and_then(|_| gz.finish())
+                        crate::exporters::gzip(&body)
                             .map(Bytes::from)
                             .map_err(|e| ExportError::Permanent(format!("cannot gzip: {e}")))?
                     }

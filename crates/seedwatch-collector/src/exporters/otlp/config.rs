@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::{Problem, Validate};
+use crate::config::{Problem, Validate, check_http_url};
 
 /// OTLP wire protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -58,14 +58,12 @@ fn default_timeout() -> Duration {
 
 impl Validate for OtlpConfig {
     fn validate(&self, problems: &mut Vec<Problem>) {
-        match reqwest::Url::parse(&self.endpoint) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            _ => problems.push(Problem::found_expected(
-                "endpoint",
-                &self.endpoint,
-                "a URL such as `http://jaeger:4317` (gRPC) or `http://jaeger:4318` (HTTP)",
-            )),
-        }
+        check_http_url(
+            &self.endpoint,
+            "endpoint",
+            "a URL such as `http://jaeger:4317` (gRPC) or `http://jaeger:4318` (HTTP)",
+            problems,
+        );
         for (name, value) in &self.headers {
             let ok =
                 http::HeaderName::from_bytes(name.as_bytes()).is_ok() && http::HeaderValue::from_str(value).is_ok();

@@ -45,14 +45,6 @@ impl Header {
     }
 }
 
-fn signal_code(signal: Signal) -> u8 {
-    match signal {
-        Signal::Traces => 0,
-        Signal::Metrics => 1,
-        Signal::Logs => 2,
-    }
-}
-
 fn transport_code(transport: Transport) -> u8 {
     match transport {
         Transport::Grpc => 0,
@@ -73,7 +65,7 @@ pub(super) fn encode(batch: &Batch) -> Vec<u8> {
     out.extend_from_slice(&(body.len() as u32).to_le_bytes());
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(&(batch.items().min(u64::from(u32::MAX)) as u32).to_le_bytes());
-    out.extend_from_slice(&[signal_code(batch.signal()), transport_code(batch.transport()), 0, 0]);
+    out.extend_from_slice(&[batch.signal().index() as u8, transport_code(batch.transport()), 0, 0]);
     out.extend_from_slice(&body);
     let mut crc = crc32fast::Hasher::new();
     crc.update(&out[8..]);
@@ -85,11 +77,10 @@ pub(super) fn encode(batch: &Batch) -> Vec<u8> {
 /// Decodes a record body checked against its header; `None` if it is not a request we wrote.
 pub(super) fn decode(header: &Header, body: Vec<u8>) -> Option<Batch> {
     let body = Bytes::from(body);
-    let payload = match header.signal {
-        0 => Payload::Traces(TraceData::from_protobuf(body).ok()?),
-        1 => Payload::Metrics(ExportMetricsServiceRequest::decode(body).ok()?),
-        2 => Payload::Logs(ExportLogsServiceRequest::decode(body).ok()?),
-        _ => return None,
+    let payload = match Signal::ALL.get(usize::from(header.signal))? {
+        Signal::Traces => Payload::Traces(TraceData::from_protobuf(body).ok()?),
+        Signal::Metrics => Payload::Metrics(ExportMetricsServiceRequest::decode(body).ok()?),
+        Signal::Logs => Payload::Logs(ExportLogsServiceRequest::decode(body).ok()?),
     };
     let transport = match header.transport {
         0 => Transport::Grpc,
