@@ -88,8 +88,6 @@ impl Ingest {
         let Rejection { count: rejected, message } = drop_invalid(&mut payload);
         let mut batch = Batch::new(payload, transport);
         let items = batch.items();
-        let index = signal.index();
-        let queued = self.durable[index].then(|| batch.await_queued());
         let outcome = IngestOutcome { rejected, message };
         if items == 0 {
             self.metrics.receiver_refused(transport, signal, rejected);
@@ -97,6 +95,8 @@ impl Ingest {
             self.metrics.receiver_request(transport, signal, kind);
             return Ok(outcome);
         }
+        let index = signal.index();
+        let queued = self.durable[index].then(|| batch.await_queued());
         let queue = &self.queues[index];
         let mut sent = queue.send_timeout(batch, self.enqueue_timeout).await.map_err(|e| match e {
             SendError::Full(_) => IngestError::QueueFull { signal, retry_after: self.retry_after },
