@@ -16,10 +16,23 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("SEEDWATCH_BIN", ROOT / "target" / "debug" / "seedwatch"))
 
 
+def free_ports(n: int) -> list[int]:
+    """`n` distinct free loopback ports: all are held bound until every one is picked, so two
+    picks in a row cannot return the same port."""
+    sockets = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def wait_until(check, timeout: float = 20, interval: float = 0.1):
@@ -63,7 +76,7 @@ class Collector:
 
     def __init__(self, workdir: Path, extra_yaml: str = "", env: dict | None = None):
         self.workdir = workdir
-        self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
+        self.grpc_port, self.http_port, self.admin_port = free_ports(3)
         self.config = workdir / f"seedwatch-{self.admin_port}.yaml"
         self.config.write_text(
             "receivers:\n  otlp:\n"

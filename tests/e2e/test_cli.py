@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from conftest import BIN, ROOT, Collector, free_port
+from conftest import BIN, ROOT, Collector, free_port, free_ports
 from otel_clients import exporters, send_traces
 
 
@@ -159,10 +159,11 @@ def test_run_refuses_to_start_when_the_budget_store_cannot_be_opened(tmp_path):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the store's directory should be")
     config = tmp_path / "budgets.yaml"
+    grpc, http, admin = free_ports(3)
     config.write_text(
-        f"receivers:\n  otlp:\n    grpc: {{endpoint: '127.0.0.1:{free_port()}'}}\n"
-        f"    http: {{endpoint: '127.0.0.1:{free_port()}'}}\n"
-        f"admin: {{endpoint: '127.0.0.1:{free_port()}'}}\n"
+        f"receivers:\n  otlp:\n    grpc: {{endpoint: '127.0.0.1:{grpc}'}}\n"
+        f"    http: {{endpoint: '127.0.0.1:{http}'}}\n"
+        f"admin: {{endpoint: '127.0.0.1:{admin}'}}\n"
         "processors:\n  agent_metrics:\n    budgets:\n"
         f"      store: {{path: '{blocker}/budgets.redb'}}\n"
         "      limits: {daily: {limit_usd: 10}}\n"

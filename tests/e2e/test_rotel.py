@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import rotel
 
-from conftest import free_port
+from conftest import free_ports
 from otel_clients import exporters, send_traces
 
 ROTEL_AGENT = Path(rotel.__file__).parent / "rotel-agent"
@@ -31,7 +31,7 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 15) -> Non
 def start_rotel(tmp_path, name: str, protocol: str, forward_to: str) -> tuple[subprocess.Popen, int, int]:
     """Rotel receiving OTLP on two free ports and exporting over OTLP `protocol` to `forward_to`;
     returns it once both ports listen, with the gRPC and HTTP ports. Logs to `{name}.log`."""
-    rotel_grpc, rotel_http = free_port(), free_port()
+    rotel_grpc, rotel_http = free_ports(2)
     log = (tmp_path / f"{name}.log").open("w")
     proc = subprocess.Popen(
         [
