@@ -3,10 +3,15 @@
 //! decoding with prost happens only for consumers that need the whole structure.
 
 mod reader;
+mod records;
 mod traces;
 mod validated;
 
 pub use reader::WireError;
+pub use records::{
+    AnyRef, EventRef, FullLog, FullSpan, KeyValues, LinkRef, Origin, ResourceRef, ScopeRef, any_ref, array_values,
+    each_log, each_span,
+};
 pub use traces::{SpanRef, TraceVisitor, resource_attributes, walk_request};
 pub use validated::{RawValue, ValidatedVisitor, walk_validated};
 

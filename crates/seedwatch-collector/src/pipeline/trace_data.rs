@@ -64,6 +64,13 @@ impl TraceData {
         Ok(TraceData { raw: Some(raw), decoded: OnceLock::new(), spans: scan.spans })
     }
 
+    /// Takes bytes this collector encoded or validated itself and has checked since (the
+    /// durable queue's records, under a checksum) as they are, without a second walk. Bytes
+    /// that are not a valid request anyway never cause a panic: readers stop with an error.
+    pub fn from_checked(raw: Bytes, spans: u64) -> TraceData {
+        TraceData { raw: Some(raw), decoded: OnceLock::new(), spans }
+    }
+
     /// True while the data is the received bytes, not (yet) decoded or changed. Such data has
     /// no span with invalid ids.
     pub fn is_raw_only(&self) -> bool {

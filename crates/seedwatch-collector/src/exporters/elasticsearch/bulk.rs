@@ -3,8 +3,6 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::documents::Doc;
-
 /// `index` overwrites a document with the same id (replays are harmless); data streams only
 /// take `create`, where a replayed id answers 409, which means it is already there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,25 +11,7 @@ pub(super) enum Op {
     Create,
 }
 
-/// Appends one document's action and source lines.
-pub(super) fn append(body: &mut Vec<u8>, op: Op, doc: &Doc) {
-    let action = match op {
-        Op::Index => "index",
-        Op::Create => "create",
-    };
-    let meta = serde_json::json!({ action: { "_index": doc.index, "_id": doc.id } });
-    // Serialising a `Value` built from strings cannot fail.
-    let _ = serde_json::to_writer(&mut *body, &meta);
-    body.push(b'\n');
-    body.extend_from_slice(&doc.source);
-    body.push(b'\n');
-}
-
-/// The bytes one document adds to a request.
-pub(super) fn size(doc: &Doc) -> usize {
-    doc.source.len() + doc.index.len() + doc.id.len() + 48
-}
-
+/// A bulk answer, as much of it as is asked for (`filter_path`, see the client).
 #[derive(Debug, Deserialize)]
 pub(super) struct Response {
     #[serde(default)]

@@ -78,12 +78,15 @@ impl Client {
 
     /// Sends one bulk body. `Err(Permanent)` means the whole request was refused as such
     /// (e.g. 400, 413), so its documents cannot be stored as sent.
-    pub(super) async fn bulk(&self, body: Vec<u8>) -> Result<Response, ExportError> {
-        let url = format!("{}/_bulk", self.endpoint);
+    pub(super) async fn bulk(&self, body: bytes::Bytes) -> Result<Response, ExportError> {
+        // Only what `bulk::outcomes` reads: answers shrink from ~200 to ~25 bytes per item.
+        let url = format!("{}/_bulk?filter_path=items.*.status,items.*.error", self.endpoint);
         let mut req = self.http.post(&url).header(CONTENT_TYPE, "application/x-ndjson");
         let body = if self.gzip {
             req = req.header(CONTENT_ENCODING, "gzip");
-            crate::exporters::gzip(&body).map_err(|e| ExportError::Retryable(format!("cannot gzip: {e}")))?
+            bytes::Bytes::from(
+                crate::exporters::gzip(&body).map_err(|e| ExportError::Retryable(format!("cannot gzip: {e}")))?,
+            )
         } else {
             body
         };

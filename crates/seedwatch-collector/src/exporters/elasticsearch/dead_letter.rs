@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::documents::Doc;
+use super::documents::DocBuffer;
 
 #[derive(Debug)]
 pub(super) struct DeadLetters {
@@ -18,21 +18,29 @@ impl DeadLetters {
         DeadLetters { path }
     }
 
-    /// Records refused documents; a failure to write is logged (the count still shows them).
-    pub(super) fn record(&self, refused: &[(&Doc, u16, Value)]) {
+    /// Records refused documents (numbers in `docs`); a failure to write is logged (the count
+    /// still shows them).
+    pub(super) fn record(&self, docs: &DocBuffer, refused: &[(usize, u16, Value)]) {
         if refused.is_empty() {
             return;
         }
-        for (doc, status, error) in refused.iter().take(3) {
-            tracing::warn!(index = %doc.index, id = %doc.id, status, error = %error, "Elasticsearch refused a document");
+        let target = |i: usize| {
+            let action: Value = serde_json::from_slice(docs.action(i)).unwrap_or(Value::Null);
+            let meta = action.as_object().and_then(|o| o.values().next()).cloned().unwrap_or(Value::Null);
+            (meta["_index"].clone(), meta["_id"].clone())
+        };
+        for (i, status, error) in refused.iter().take(3) {
+            let (index, id) = target(*i);
+            tracing::warn!(%index, %id, status, error = %error, "Elasticsearch refused a document");
         }
         let Some(path) = &self.path else { return };
         let mut lines = Vec::new();
         let now = jiff::Timestamp::now().to_string();
-        for (doc, status, error) in refused {
-            let source: Value = serde_json::from_slice(&doc.source).unwrap_or(Value::Null);
+        for (i, status, error) in refused {
+            let (index, id) = target(*i);
+            let source: Value = serde_json::from_slice(docs.source(*i)).unwrap_or(Value::Null);
             let line = json!({
-                "@timestamp": now, "index": doc.index, "id": doc.id, "status": status,
+                "@timestamp": now, "index": index, "id": id, "status": status,
                 "error": error, "document": source,
             });
             let _ = serde_json::to_writer(&mut lines, &line);

@@ -2,107 +2,138 @@
 //! fields (`log.level`, `log.origin.*`, `process.*`, `service.*`, `host.name`, `error.*`);
 //! `gen_ai.*` attributes keep their names (ECS adopted them); everything else goes to
 //! `labels.*` (text, booleans) or `numeric_labels.*` (numbers) with dots turned into `_`, as
-//! Elastic APM does, so no attribute can clash with another's mapping.
+//! Elastic APM does, so no attribute can clash with another's mapping. Where several
+//! attributes land on one field, the last wins; span and record attributes come after the
+//! resource's.
 
-use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
-use opentelemetry_proto::tonic::logs::v1::LogRecord;
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{Span, span, status};
-use serde_json::{Map, Value};
+use crate::otlp_wire::{AnyRef, FullLog, FullSpan, KeyValues, Origin};
 
-use super::json::{any, id_hex, set_path, timestamp};
+use super::fields::{Fields, Val};
 
-/// OpenTelemetry attribute → ECS field (several spellings where semantic conventions renamed).
-const FIELDS: &[(&str, &str)] = &[
-    ("service.name", "service.name"),
-    ("service.version", "service.version"),
-    ("service.instance.id", "service.node.name"),
-    ("deployment.environment.name", "service.environment"),
-    ("deployment.environment", "service.environment"),
-    ("host.name", "host.name"),
-    ("process.pid", "process.pid"),
-    ("thread.id", "process.thread.id"),
-    ("thread.name", "process.thread.name"),
-    ("code.function.name", "log.origin.function"),
-    ("code.function", "log.origin.function"),
-    ("code.line.number", "log.origin.file.line"),
-    ("code.lineno", "log.origin.file.line"),
-    ("code.file.path", "log.origin.file.name"),
-    ("code.filepath", "log.origin.file.name"),
-    ("exception.type", "error.type"),
-    ("exception.message", "error.message"),
-    ("exception.stacktrace", "error.stack_trace"),
-    ("error.type", "error.type"),
-    ("event.name", "event.action"),
-    ("client.address", "client.ip"),
-    ("user.id", "user.id"),
+/// ECS fields a document can have besides `gen_ai.*` and labels, in [`tree`](super::tree)
+/// path order (a test checks it), so they are written as nested objects in one pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(super) enum Slot {
+    Timestamp,
+    ClientIp,
+    ErrorMessage,
+    ErrorStackTrace,
+    ErrorType,
+    EventAction,
+    EventDuration,
+    EventEnd,
+    EventOutcome,
+    HostName,
+    LogLevel,
+    LogLogger,
+    LogOriginFileLine,
+    LogOriginFileName,
+    LogOriginFunction,
+    Message,
+    ParentId,
+    ProcessPid,
+    ProcessThreadId,
+    ProcessThreadName,
+    ServiceEnvironment,
+    ServiceName,
+    ServiceNodeName,
+    ServiceVersion,
+    SpanId,
+    SpanKind,
+    SpanName,
+    TraceId,
+    UserId,
+}
+
+/// The path of each [`Slot`], by its number.
+pub(super) const PATHS: [&str; 29] = [
+    "@timestamp",
+    "client.ip",
+    "error.message",
+    "error.stack_trace",
+    "error.type",
+    "event.action",
+    "event.duration",
+    "event.end",
+    "event.outcome",
+    "host.name",
+    "log.level",
+    "log.logger",
+    "log.origin.file.line",
+    "log.origin.file.name",
+    "log.origin.function",
+    "message",
+    "parent.id",
+    "process.pid",
+    "process.thread.id",
+    "process.thread.name",
+    "service.environment",
+    "service.name",
+    "service.node.name",
+    "service.version",
+    "span.id",
+    "span.kind",
+    "span.name",
+    "trace.id",
+    "user.id",
 ];
 
+/// OpenTelemetry attribute → ECS field (several spellings where semantic conventions renamed).
+fn slot_of(key: &[u8]) -> Option<Slot> {
+    Some(match key {
+        b"service.name" => Slot::ServiceName,
+        b"service.version" => Slot::ServiceVersion,
+        b"service.instance.id" => Slot::ServiceNodeName,
+        b"deployment.environment.name" | b"deployment.environment" => Slot::ServiceEnvironment,
+        b"host.name" => Slot::HostName,
+        b"process.pid" => Slot::ProcessPid,
+        b"thread.id" => Slot::ProcessThreadId,
+        b"thread.name" => Slot::ProcessThreadName,
+        b"code.function.name" | b"code.function" => Slot::LogOriginFunction,
+        b"code.line.number" | b"code.lineno" => Slot::LogOriginFileLine,
+        b"code.file.path" | b"code.filepath" => Slot::LogOriginFileName,
+        b"exception.type" | b"error.type" => Slot::ErrorType,
+        b"exception.message" => Slot::ErrorMessage,
+        b"exception.stacktrace" => Slot::ErrorStackTrace,
+        b"event.name" => Slot::EventAction,
+        b"client.address" => Slot::ClientIp,
+        b"user.id" => Slot::UserId,
+        _ => return None,
+    })
+}
+
 /// Puts attributes where ECS wants them.
-fn place(doc: &mut Map<String, Value>, kvs: &[KeyValue]) {
-    for kv in kvs {
-        let value = any(kv.value.as_ref());
-        if let Some((_, field)) = FIELDS.iter().find(|(k, _)| *k == kv.key) {
-            let value = match (*field, value) {
+fn place<'a>(doc: &mut Fields<'a>, kvs: KeyValues<'a>) {
+    for (key, value) in kvs {
+        if value == AnyRef::Empty {
+            continue;
+        }
+        if let Some(slot) = slot_of(key) {
+            let value = match (slot, value) {
                 // The guide's `module`: the file name, not the whole path.
-                ("log.origin.file.name", Value::String(p)) => {
-                    Value::String(p.rsplit(['/', '\\']).next().unwrap_or(&p).to_owned())
-                }
-                (_, v) => v,
+                (Slot::LogOriginFileName, AnyRef::Str(path)) => Val::FileName(path),
+                (_, v) => Val::Any(v),
             };
-            set_path(doc, field, value);
-        } else if kv.key.starts_with("gen_ai.") {
-            set_path(doc, &kv.key, value);
+            doc.set(slot, value);
+        } else if key.starts_with(b"gen_ai.") {
+            doc.free(key, Val::Any(value));
         } else {
-            let label = kv.key.replace('.', "_");
-            let group = if value.is_number() { "numeric_labels" } else { "labels" };
-            let value = match value {
-                Value::Array(_) | Value::Object(_) => Value::String(value.to_string()),
-                v => v,
-            };
-            ensure_object(doc, group);
-            if let Some(Value::Object(labels)) = doc.get_mut(group) {
-                labels.insert(label, value);
-            }
+            doc.label(key, value);
         }
     }
 }
 
-fn ensure_object(doc: &mut Map<String, Value>, key: &str) {
-    if !doc.get(key).is_some_and(Value::is_object) {
-        doc.insert(key.into(), Value::Object(Map::new()));
+fn base<'a>(doc: &mut Fields<'a>, time: u64, origin: &Origin<'a>) {
+    doc.set(Slot::Timestamp, Val::Time(time));
+    if let Some(resource) = &origin.resource {
+        place(doc, resource.attributes());
     }
 }
 
-fn base(time: u64, resource: Option<&Resource>, scope: Option<&InstrumentationScope>) -> Map<String, Value> {
-    let mut doc = Map::new();
-    doc.insert("@timestamp".into(), Value::String(timestamp(time)));
-    ensure_object(&mut doc, "labels");
-    ensure_object(&mut doc, "numeric_labels");
-    if let Some(r) = resource {
-        place(&mut doc, &r.attributes);
-    }
-    if let Some(s) = scope.filter(|s| !s.name.is_empty()) {
-        set_path(&mut doc, "log.logger", Value::String(s.name.clone()));
-    }
-    doc
-}
-
-fn ids(doc: &mut Map<String, Value>, trace_id: &[u8], span_id: &[u8]) {
-    if let Some(t) = id_hex(trace_id) {
-        set_path(doc, "trace.id", Value::String(t));
-    }
-    if let Some(s) = id_hex(span_id) {
-        set_path(doc, "span.id", Value::String(s));
-    }
-}
-
-fn drop_empty(doc: &mut Map<String, Value>) {
-    for key in ["labels", "numeric_labels"] {
-        if doc.get(key).is_some_and(|v| v.as_object().is_some_and(Map::is_empty)) {
-            doc.remove(key);
-        }
-    }
+fn ids<'a>(doc: &mut Fields<'a>, trace_id: &'a [u8], span_id: &'a [u8]) {
+    doc.set_id(Slot::TraceId, trace_id);
+    doc.set_id(Slot::SpanId, span_id);
 }
 
 /// The level name of a severity number, for records that carry no text.
@@ -118,65 +149,79 @@ fn level(number: i32) -> &'static str {
     }
 }
 
-/// A log record.
-pub(super) fn log(
-    resource: Option<&Resource>,
-    scope: Option<&InstrumentationScope>,
-    record: &LogRecord,
-    time: u64,
-) -> Map<String, Value> {
-    let mut doc = base(time, resource, scope);
-    let message = match any(record.body.as_ref()) {
-        Value::String(s) => s,
-        Value::Null => String::new(),
-        other => other.to_string(),
-    };
-    doc.insert("message".into(), Value::String(message));
-    let text = if record.severity_text.is_empty() { level(record.severity_number) } else { &record.severity_text };
-    set_path(&mut doc, "log.level", Value::String(text.to_owned()));
-    if !record.event_name.is_empty() {
-        set_path(&mut doc, "event.action", Value::String(record.event_name.clone()));
+/// A log record's fields.
+pub(super) fn log<'a>(doc: &mut Fields<'a>, origin: &Origin<'a>, record: &FullLog<'a>, time: u64) {
+    base(doc, time, origin);
+    if !origin.scope.name.is_empty() {
+        doc.set(Slot::LogLogger, Val::Any(AnyRef::Str(origin.scope.name)));
     }
-    ids(&mut doc, &record.trace_id, &record.span_id);
-    place(&mut doc, &record.attributes);
-    drop_empty(&mut doc);
-    doc
+    let message = match record.body {
+        AnyRef::Str(s) => Val::Any(AnyRef::Str(s)),
+        AnyRef::Empty => Val::Static(""),
+        other => Val::AnyText(other),
+    };
+    doc.set(Slot::Message, message);
+    let text = if record.severity_text.is_empty() {
+        Val::Static(level(record.severity_number))
+    } else {
+        Val::Any(AnyRef::Str(record.severity_text))
+    };
+    doc.set(Slot::LogLevel, text);
+    if !record.event_name.is_empty() {
+        doc.set(Slot::EventAction, Val::Any(AnyRef::Str(record.event_name)));
+    }
+    ids(doc, record.trace_id, record.span_id);
+    place(doc, record.attributes());
 }
 
-/// A span.
-pub(super) fn span(resource: Option<&Resource>, scope: Option<&InstrumentationScope>, s: &Span) -> Map<String, Value> {
-    let mut doc = base(s.start_time_unix_nano, resource, scope);
-    if let Some(Value::Object(log)) = doc.get_mut("log") {
-        // The tracer's name is not a logger.
-        log.remove("logger");
+/// `SpanKind` names as ECS writes them.
+fn kind(kind: i32) -> &'static str {
+    match kind {
+        1 => "internal",
+        2 => "server",
+        3 => "client",
+        4 => "producer",
+        5 => "consumer",
+        _ => "unspecified",
     }
-    if doc.get("log").is_some_and(|v| v.as_object().is_some_and(Map::is_empty)) {
-        doc.remove("log");
-    }
-    ids(&mut doc, &s.trace_id, &s.span_id);
-    if let Some(p) = id_hex(&s.parent_span_id) {
-        set_path(&mut doc, "parent.id", Value::String(p));
-    }
-    set_path(&mut doc, "span.name", Value::String(s.name.clone()));
-    let kind = span::SpanKind::try_from(s.kind).unwrap_or(span::SpanKind::Unspecified);
-    let kind = kind.as_str_name().trim_start_matches("SPAN_KIND_").to_ascii_lowercase();
-    set_path(&mut doc, "span.kind", Value::String(kind));
-    set_path(&mut doc, "event.duration", Value::from(s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano)));
-    set_path(&mut doc, "event.end", Value::String(timestamp(s.end_time_unix_nano)));
-    let (code, message) = s.status.as_ref().map_or((0, ""), |st| (st.code, st.message.as_str()));
-    let outcome = match status::StatusCode::try_from(code).unwrap_or(status::StatusCode::Unset) {
-        status::StatusCode::Ok => "success",
-        status::StatusCode::Error => "failure",
-        status::StatusCode::Unset => "unknown",
+}
+
+/// A span's fields. The tracer's name is not a logger: it goes to `labels.otel_scope_name`.
+pub(super) fn span<'a>(doc: &mut Fields<'a>, origin: &Origin<'a>, s: &FullSpan<'a>) {
+    base(doc, s.start_time_unix_nano, origin);
+    ids(doc, s.trace_id, s.span_id);
+    doc.set_id(Slot::ParentId, s.parent_span_id);
+    doc.set(Slot::SpanName, Val::Any(AnyRef::Str(s.name)));
+    doc.set(Slot::SpanKind, Val::Static(kind(s.kind)));
+    doc.set(Slot::EventDuration, Val::UInt(s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano)));
+    doc.set(Slot::EventEnd, Val::Time(s.end_time_unix_nano));
+    let outcome = match s.status_code {
+        1 => "success",
+        2 => "failure",
+        _ => "unknown",
     };
-    set_path(&mut doc, "event.outcome", Value::String(outcome.into()));
-    if !message.is_empty() {
-        set_path(&mut doc, "error.message", Value::String(message.into()));
+    doc.set(Slot::EventOutcome, Val::Static(outcome));
+    if !s.status_message.is_empty() {
+        doc.set(Slot::ErrorMessage, Val::Any(AnyRef::Str(s.status_message)));
     }
-    if let Some(scope) = scope.filter(|s| !s.name.is_empty()) {
-        set_path(&mut doc, "labels.otel_scope_name", Value::String(scope.name.clone()));
+    if !origin.scope.name.is_empty() {
+        doc.label(b"otel_scope_name", AnyRef::Str(origin.scope.name));
     }
-    place(&mut doc, &s.attributes);
-    drop_empty(&mut doc);
-    doc
+    place(doc, s.attributes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tree::path_order;
+    use super::*;
+
+    #[test]
+    fn slot_paths_are_in_tree_order_and_numbered_as_listed() {
+        for pair in PATHS.windows(2) {
+            assert_eq!(path_order(pair[0].as_bytes(), pair[1].as_bytes()), std::cmp::Ordering::Less, "{pair:?}");
+        }
+        assert_eq!(PATHS[Slot::UserId as usize], "user.id");
+        assert_eq!(PATHS[Slot::LogOriginFileName as usize], "log.origin.file.name");
+        assert_eq!(PATHS[Slot::SpanKind as usize], "span.kind");
+    }
 }

@@ -15,22 +15,25 @@ mod config;
 mod dead_letter;
 mod documents;
 mod ecs;
+mod fields;
 mod json;
 mod raw;
 mod templates;
+mod tree;
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use self::bulk::{Op, Outcome};
+use self::bulk::Outcome;
 use self::client::Client;
 pub use self::config::ElasticsearchConfig;
-use self::config::IndexMode;
 use self::dead_letter::DeadLetters;
-use self::documents::{Doc, Documents};
+use self::documents::{DocBuffer, DocMeta, Documents};
 use super::{BuildExporter, ExportError, Exporter, ExporterFactory, Grouping, Rejected};
 use crate::config::parse_section;
 use crate::pipeline::{Batch, Signal};
@@ -46,13 +49,13 @@ pub const FACTORY: ExporterFactory = ExporterFactory {
 impl BuildExporter for ElasticsearchConfig {
     fn build(&self) -> Box<dyn Exporter> {
         Box::new(ElasticsearchExporter {
-            op: if self.index_mode == IndexMode::DataStream { Op::Create } else { Op::Index },
             documents: Documents::new(self),
             dead_letters: DeadLetters::new(self.dead_letter_file.clone()),
             config: self.clone(),
             client: None,
             templates_installed: false,
             resume: None,
+            spare: Vec::new(),
         })
     }
 }
@@ -60,38 +63,41 @@ impl BuildExporter for ElasticsearchConfig {
 /// What is left of a group after a failed attempt, so a retry sends only that.
 struct Resume {
     group: Vec<usize>,
-    docs: Vec<Doc>,
+    docs: DocBuffer,
     rejected: Rejected,
 }
 
 struct ElasticsearchExporter {
     config: ElasticsearchConfig,
-    op: Op,
     documents: Documents,
     dead_letters: DeadLetters,
     client: Option<Client>,
     templates_installed: bool,
     resume: Option<Resume>,
+    /// The last group's buffer, kept for the next: bulk bodies are megabytes, and allocating
+    /// them afresh each time costs page faults.
+    spare: Vec<u8>,
 }
 
 fn group_key(batches: &[Arc<Batch>]) -> Vec<usize> {
     batches.iter().map(|b| Arc::as_ptr(b) as usize).collect()
 }
 
-/// Splits documents into bulk requests of at most `max_docs` documents and about `max_bytes`.
-fn chunks(docs: Vec<Doc>, max_docs: usize, max_bytes: usize) -> Vec<Vec<Doc>> {
-    let mut out: Vec<Vec<Doc>> = Vec::new();
+/// Splits documents into bulk requests of at most `max_docs` documents and about
+/// `max_bytes`, as ranges of document numbers.
+fn chunks(docs: &[DocMeta], max_docs: usize, max_bytes: usize) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
     let mut bytes = 0;
-    for doc in docs {
-        let size = bulk::size(&doc);
+    for (i, doc) in docs.iter().enumerate() {
+        let size = doc.end - doc.start;
         match out.last_mut() {
             Some(last) if last.len() < max_docs && bytes + size <= max_bytes => {
                 bytes += size;
-                last.push(doc);
+                last.end = i + 1;
             }
             _ => {
                 bytes = size;
-                out.push(vec![doc]);
+                out.push(i..i + 1);
             }
         }
     }
@@ -143,68 +149,70 @@ impl Exporter for ElasticsearchExporter {
         let (docs, mut rejected) = match self.resume.take() {
             Some(resume) if resume.group == key => (resume.docs, resume.rejected),
             _ => {
-                let mut docs = Vec::new();
+                let mut bytes = std::mem::take(&mut self.spare);
+                bytes.clear();
+                let mut docs = DocBuffer { bytes, docs: Vec::new() };
+                let mut rejected = Rejected::default();
                 for batch in batches {
-                    self.documents.of_batch(batch, &mut docs);
+                    rejected.add(batch.signal(), self.documents.of_batch(batch, &mut docs));
                 }
-                (docs, Rejected::default())
+                (docs, rejected)
             }
         };
-        let op = self.op;
-        let requests = chunks(docs, self.config.batch.max_docs, self.config.batch.max_bytes.as_u64() as usize);
-        let answers: Vec<(Vec<Doc>, Result<bulk::Response, ExportError>)> = futures_util::stream::iter(requests)
-            .map(|chunk| {
+        let op = self.documents.op();
+        let requests = chunks(&docs.docs, self.config.batch.max_docs, self.config.batch.max_bytes.as_u64() as usize);
+        // One buffer for every request of the group: each body is a slice of it, no copies.
+        let DocBuffer { bytes, docs: metas } = docs;
+        let body = Bytes::from(bytes);
+        let answers: Vec<(Range<usize>, Result<bulk::Response, ExportError>)> = futures_util::stream::iter(requests)
+            .map(|range| {
                 let client = client.clone();
-                async move {
-                    let mut body = Vec::with_capacity(chunk.iter().map(bulk::size).sum());
-                    for doc in &chunk {
-                        bulk::append(&mut body, op, doc);
-                    }
-                    let answer = client.bulk(body).await;
-                    (chunk, answer)
-                }
+                let slice = body.slice(metas[range.start].start..metas[range.end - 1].end);
+                async move { (range.clone(), client.bulk(slice).await) }
             })
             .buffer_unordered(self.config.max_in_flight)
             .collect()
             .await;
-        let mut again = Vec::new();
+        let docs = DocBuffer { bytes: body.try_into_mut().map(Vec::from).unwrap_or_else(|b| b.to_vec()), docs: metas };
+        let mut again = DocBuffer::default();
         let mut last_error = String::new();
-        for (chunk, answer) in answers {
-            let mut refused: Vec<(&Doc, u16, Value)> = Vec::new();
-            match answer.map(|response| bulk::outcomes(&response, op, chunk.len())) {
+        for (range, answer) in answers {
+            let mut refused: Vec<(usize, u16, Value)> = Vec::new();
+            match answer.map(|response| bulk::outcomes(&response, op, range.len())) {
                 Ok(Some(outcomes)) => {
-                    for (doc, outcome) in chunk.iter().zip(outcomes) {
+                    for (i, outcome) in range.zip(outcomes) {
                         match outcome {
                             Outcome::Stored => {}
                             Outcome::Retry(why) => {
                                 last_error = why;
-                                again.push(doc.clone());
+                                again.push_from(&docs, i);
                             }
-                            Outcome::Refused(status, error) => refused.push((doc, status, error)),
+                            Outcome::Refused(status, error) => refused.push((i, status, error)),
                         }
                     }
                 }
                 Ok(None) => {
                     last_error = "the bulk answer does not list every document".into();
-                    again.extend(chunk.iter().cloned());
+                    range.for_each(|i| again.push_from(&docs, i));
                 }
                 Err(ExportError::Retryable(why)) => {
                     last_error = why;
-                    again.extend(chunk.iter().cloned());
+                    range.for_each(|i| again.push_from(&docs, i));
                 }
                 Err(ExportError::Permanent(why)) => {
-                    refused.extend(chunk.iter().map(|d| (d, 0, Value::String(why.clone()))));
+                    refused.extend(range.map(|i| (i, 0, Value::String(why.clone()))));
                 }
             }
-            for (doc, _, _) in &refused {
-                rejected.add(doc.signal, 1);
+            for (i, _, _) in &refused {
+                rejected.add(docs.docs[*i].signal, 1);
             }
-            self.dead_letters.record(&refused);
+            self.dead_letters.record(&docs, &refused);
         }
-        if again.is_empty() {
+        self.spare = docs.bytes;
+        if again.docs.is_empty() {
             return Ok(rejected);
         }
-        let n = again.len();
+        let n = again.docs.len();
         self.resume = Some(Resume { group: key, docs: again, rejected });
         Err(ExportError::Retryable(format!("{n} documents to send again; last error: {last_error}")))
     }

@@ -1,89 +1,148 @@
 //! Raw OpenTelemetry field names: the record as received, attributes kept under their own
 //! names in `attributes` and `resource.attributes` (the OTel Collector's `raw` mode).
 
-use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
-use opentelemetry_proto::tonic::logs::v1::LogRecord;
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{Span, span, status};
-use serde_json::{Map, Value, json};
+use crate::otlp_wire::{FullLog, FullSpan, Origin};
 
-use super::json::{any, attributes, id_hex, timestamp};
+use super::json::{any, hex, int, is_id, object, string, timestamp};
 
-fn common(doc: &mut Map<String, Value>, resource: Option<&Resource>, scope: Option<&InstrumentationScope>) {
-    if let Some(r) = resource {
-        doc.insert("resource".into(), json!({ "attributes": attributes(&r.attributes) }));
-    }
-    if let Some(s) = scope {
-        doc.insert("scope".into(), json!({ "name": s.name, "version": s.version }));
+/// Writes `,"name":` (every raw document starts with `@timestamp`, so members after it
+/// always take a comma).
+fn key(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn id(out: &mut Vec<u8>, name: &str, id: &[u8]) {
+    if is_id(id) {
+        key(out, name);
+        out.push(b'"');
+        hex(out, id);
+        out.push(b'"');
     }
 }
 
-fn ids(doc: &mut Map<String, Value>, trace_id: &[u8], span_id: &[u8]) {
-    if let Some(t) = id_hex(trace_id) {
-        doc.insert("trace_id".into(), Value::String(t));
+fn common(out: &mut Vec<u8>, origin: &Origin<'_>) {
+    if let Some(resource) = &origin.resource {
+        key(out, "resource");
+        out.extend_from_slice(b"{\"attributes\":");
+        object(out, resource.attributes());
+        out.push(b'}');
     }
-    if let Some(s) = id_hex(span_id) {
-        doc.insert("span_id".into(), Value::String(s));
+    let scope = &origin.scope;
+    if !scope.name.is_empty() || !scope.version.is_empty() {
+        key(out, "scope");
+        out.extend_from_slice(b"{\"name\":");
+        string(out, scope.name);
+        out.extend_from_slice(b",\"version\":");
+        string(out, scope.version);
+        out.push(b'}');
     }
+}
+
+fn start(out: &mut Vec<u8>, time: u64) {
+    out.extend_from_slice(b"{\"@timestamp\":");
+    timestamp(out, time);
 }
 
 /// A log record.
-pub(super) fn log(
-    resource: Option<&Resource>,
-    scope: Option<&InstrumentationScope>,
-    record: &LogRecord,
-    time: u64,
-) -> Map<String, Value> {
-    let mut doc = Map::new();
-    doc.insert("@timestamp".into(), Value::String(timestamp(time)));
+pub(super) fn log(out: &mut Vec<u8>, origin: &Origin<'_>, record: &FullLog<'_>, time: u64) {
+    start(out, time);
     if record.observed_time_unix_nano > 0 {
-        doc.insert("observed_timestamp".into(), Value::String(timestamp(record.observed_time_unix_nano)));
+        key(out, "observed_timestamp");
+        timestamp(out, record.observed_time_unix_nano);
     }
-    doc.insert("severity_text".into(), Value::String(record.severity_text.clone()));
-    doc.insert("severity_number".into(), Value::from(record.severity_number));
-    doc.insert("body".into(), any(record.body.as_ref()));
+    key(out, "severity_text");
+    string(out, record.severity_text);
+    key(out, "severity_number");
+    int(out, record.severity_number);
+    key(out, "body");
+    any(out, record.body);
     if !record.event_name.is_empty() {
-        doc.insert("event_name".into(), Value::String(record.event_name.clone()));
+        key(out, "event_name");
+        string(out, record.event_name);
     }
-    ids(&mut doc, &record.trace_id, &record.span_id);
-    doc.insert("attributes".into(), Value::Object(attributes(&record.attributes)));
-    common(&mut doc, resource, scope);
-    doc
+    id(out, "trace_id", record.trace_id);
+    id(out, "span_id", record.span_id);
+    key(out, "attributes");
+    object(out, record.attributes());
+    common(out, origin);
+    out.push(b'}');
+}
+
+/// `SpanKind` names as OTLP spells them.
+fn kind(kind: i32) -> &'static str {
+    match kind {
+        1 => "SPAN_KIND_INTERNAL",
+        2 => "SPAN_KIND_SERVER",
+        3 => "SPAN_KIND_CLIENT",
+        4 => "SPAN_KIND_PRODUCER",
+        5 => "SPAN_KIND_CONSUMER",
+        _ => "SPAN_KIND_UNSPECIFIED",
+    }
 }
 
 /// A span.
-pub(super) fn span(resource: Option<&Resource>, scope: Option<&InstrumentationScope>, s: &Span) -> Map<String, Value> {
-    let mut doc = Map::new();
-    doc.insert("@timestamp".into(), Value::String(timestamp(s.start_time_unix_nano)));
-    ids(&mut doc, &s.trace_id, &s.span_id);
-    if let Some(p) = id_hex(&s.parent_span_id) {
-        doc.insert("parent_span_id".into(), Value::String(p));
+pub(super) fn span(out: &mut Vec<u8>, origin: &Origin<'_>, s: &FullSpan<'_>) {
+    start(out, s.start_time_unix_nano);
+    id(out, "trace_id", s.trace_id);
+    id(out, "span_id", s.span_id);
+    id(out, "parent_span_id", s.parent_span_id);
+    key(out, "name");
+    string(out, s.name);
+    key(out, "kind");
+    string(out, kind(s.kind).as_bytes());
+    key(out, "end_timestamp");
+    timestamp(out, s.end_time_unix_nano);
+    key(out, "duration");
+    int(out, s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano));
+    let code = match s.status_code {
+        1 => "STATUS_CODE_OK",
+        2 => "STATUS_CODE_ERROR",
+        _ => "STATUS_CODE_UNSET",
+    };
+    key(out, "status");
+    out.extend_from_slice(b"{\"code\":");
+    string(out, code.as_bytes());
+    out.extend_from_slice(b",\"message\":");
+    string(out, s.status_message);
+    out.push(b'}');
+    key(out, "attributes");
+    object(out, s.attributes());
+    let mut events = s.events().peekable();
+    if events.peek().is_some() {
+        key(out, "events");
+        out.push(b'[');
+        for (n, e) in events.enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"name\":");
+            string(out, e.name);
+            out.extend_from_slice(b",\"@timestamp\":");
+            timestamp(out, e.time_unix_nano);
+            out.extend_from_slice(b",\"attributes\":");
+            object(out, e.attributes());
+            out.push(b'}');
+        }
+        out.push(b']');
     }
-    doc.insert("name".into(), Value::String(s.name.clone()));
-    let kind = span::SpanKind::try_from(s.kind).unwrap_or(span::SpanKind::Unspecified);
-    doc.insert("kind".into(), Value::String(kind.as_str_name().into()));
-    doc.insert("end_timestamp".into(), Value::String(timestamp(s.end_time_unix_nano)));
-    doc.insert("duration".into(), Value::from(s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano)));
-    let (code, message) = s.status.as_ref().map_or((0, ""), |st| (st.code, st.message.as_str()));
-    let code = status::StatusCode::try_from(code).unwrap_or(status::StatusCode::Unset);
-    doc.insert("status".into(), json!({ "code": code.as_str_name(), "message": message }));
-    doc.insert("attributes".into(), Value::Object(attributes(&s.attributes)));
-    let events: Vec<Value> = s
-        .events
-        .iter()
-        .map(|e| json!({ "name": e.name, "@timestamp": timestamp(e.time_unix_nano), "attributes": attributes(&e.attributes) }))
-        .collect();
-    if !events.is_empty() {
-        doc.insert("events".into(), Value::Array(events));
+    let mut links = s.links().peekable();
+    if links.peek().is_some() {
+        key(out, "links");
+        out.push(b'[');
+        for (n, l) in links.enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"trace_id\":\"");
+            hex(out, l.trace_id);
+            out.extend_from_slice(b"\",\"span_id\":\"");
+            hex(out, l.span_id);
+            out.extend_from_slice(b"\"}");
+        }
+        out.push(b']');
     }
-    let links: Vec<Value> = s
-        .links
-        .iter()
-        .map(|l| json!({ "trace_id": hex::encode(&l.trace_id), "span_id": hex::encode(&l.span_id) }))
-        .collect();
-    if !links.is_empty() {
-        doc.insert("links".into(), Value::Array(links));
-    }
-    common(&mut doc, resource, scope);
-    doc
+    common(out, origin);
+    out.push(b'}');
 }
