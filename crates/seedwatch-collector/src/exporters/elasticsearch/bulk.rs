@@ -1,6 +1,7 @@
 //! The Bulk API: NDJSON request bodies and what each item's answer means.
 
-use serde::Deserialize;
+use serde::de::{IgnoredAny, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 /// `index` overwrites a document with the same id (replays are harmless); data streams only
@@ -13,9 +14,42 @@ pub(super) enum Op {
 
 /// A bulk answer, as much of it as is asked for (`filter_path`, see the client).
 #[derive(Debug, Deserialize)]
-pub(super) struct Response {
+struct Response {
     #[serde(default)]
     items: Vec<Action>,
+}
+
+/// A first look at an answer: whether any item failed, and how many items there are, read
+/// without keeping anything (the common answer, all stored, costs no allocation).
+#[derive(Debug, Deserialize)]
+struct Summary {
+    #[serde(default = "crate::config::default_true")]
+    errors: bool,
+    #[serde(default)]
+    items: Count,
+}
+
+#[derive(Debug, Default)]
+struct Count(usize);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Counter;
+        impl<'de> Visitor<'de> for Counter {
+            type Value = Count;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of bulk items")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Count, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Count(n))
+            }
+        }
+        d.deserialize_seq(Counter)
+    }
 }
 
 /// One answer item, keyed by its action; a struct rather than a map, so thousands of items
@@ -44,11 +78,26 @@ pub(super) enum Outcome {
     Refused(u16, Value),
 }
 
-/// Classifies each item of a bulk answer; `None` if the answer does not match the request.
-pub(super) fn outcomes(response: &Response, op: Op, sent: usize) -> Option<Vec<Outcome>> {
-    if response.items.len() != sent {
+/// What a bulk answer says of the documents sent.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Outcomes {
+    /// Every one stored.
+    AllStored,
+    /// Document by document, in the order sent.
+    Each(Vec<Outcome>),
+}
+
+/// Classifies each item of a bulk answer; `None` if the answer is unreadable or does not
+/// match the request (a different number of items).
+pub(super) fn outcomes(answer: &[u8], op: Op, sent: usize) -> Option<Outcomes> {
+    let summary: Summary = serde_json::from_slice(answer).ok()?;
+    if summary.items.0 != sent {
         return None;
     }
+    if !summary.errors {
+        return Some(Outcomes::AllStored);
+    }
+    let response: Response = serde_json::from_slice(answer).ok()?;
     let outcomes = response
         .items
         .iter()
@@ -64,7 +113,7 @@ pub(super) fn outcomes(response: &Response, op: Op, sent: usize) -> Option<Vec<O
             }
         })
         .collect();
-    Some(outcomes)
+    Some(Outcomes::Each(outcomes))
 }
 
 fn reason(error: &Option<Value>) -> String {

@@ -230,7 +230,7 @@ impl Documents {
             let written = if ecs {
                 tree.path(out, b"service.name")
             } else {
-                tree.member(out, &[b"resource", b"attributes"], b"service.name")
+                tree.member(out, &["resource", "attributes"], b"service.name")
             };
             if written {
                 string(out, service);

@@ -46,37 +46,37 @@ pub(super) enum Slot {
     UserId,
 }
 
-/// The path of each [`Slot`], by its number.
-pub(super) const PATHS: [&str; 29] = [
-    "@timestamp",
-    "client.ip",
-    "error.message",
-    "error.stack_trace",
-    "error.type",
-    "event.action",
-    "event.duration",
-    "event.end",
-    "event.outcome",
-    "host.name",
-    "log.level",
-    "log.logger",
-    "log.origin.file.line",
-    "log.origin.file.name",
-    "log.origin.function",
-    "message",
-    "parent.id",
-    "process.pid",
-    "process.thread.id",
-    "process.thread.name",
-    "service.environment",
-    "service.name",
-    "service.node.name",
-    "service.version",
-    "span.id",
-    "span.kind",
-    "span.name",
-    "trace.id",
-    "user.id",
+/// The place of each [`Slot`], by its number: the objects it is in, and its name.
+pub(super) const PLACES: [(&[&str], &str); 29] = [
+    (&[], "@timestamp"),
+    (&["client"], "ip"),
+    (&["error"], "message"),
+    (&["error"], "stack_trace"),
+    (&["error"], "type"),
+    (&["event"], "action"),
+    (&["event"], "duration"),
+    (&["event"], "end"),
+    (&["event"], "outcome"),
+    (&["host"], "name"),
+    (&["log"], "level"),
+    (&["log"], "logger"),
+    (&["log", "origin", "file"], "line"),
+    (&["log", "origin", "file"], "name"),
+    (&["log", "origin"], "function"),
+    (&[], "message"),
+    (&["parent"], "id"),
+    (&["process"], "pid"),
+    (&["process", "thread"], "id"),
+    (&["process", "thread"], "name"),
+    (&["service"], "environment"),
+    (&["service"], "name"),
+    (&["service", "node"], "name"),
+    (&["service"], "version"),
+    (&["span"], "id"),
+    (&["span"], "kind"),
+    (&["span"], "name"),
+    (&["trace"], "id"),
+    (&["user"], "id"),
 ];
 
 /// OpenTelemetry attribute → ECS field (several spellings where semantic conventions renamed).
@@ -217,11 +217,14 @@ mod tests {
 
     #[test]
     fn slot_paths_are_in_tree_order_and_numbered_as_listed() {
-        for pair in PATHS.windows(2) {
-            assert_eq!(path_order(pair[0].as_bytes(), pair[1].as_bytes()), std::cmp::Ordering::Less, "{pair:?}");
+        let path = |(parents, leaf): &(&[&str], &str)| [*parents, &[*leaf]].concat().join(".");
+        for pair in PLACES.windows(2) {
+            let (a, b) = (path(&pair[0]), path(&pair[1]));
+            assert_eq!(path_order(a.as_bytes(), b.as_bytes()), std::cmp::Ordering::Less, "{a} {b}");
         }
-        assert_eq!(PATHS[Slot::UserId as usize], "user.id");
-        assert_eq!(PATHS[Slot::LogOriginFileName as usize], "log.origin.file.name");
-        assert_eq!(PATHS[Slot::SpanKind as usize], "span.kind");
+        assert_eq!(path(&PLACES[Slot::UserId as usize]), "user.id");
+        assert_eq!(path(&PLACES[Slot::LogOriginFileName as usize]), "log.origin.file.name");
+        assert_eq!(path(&PLACES[Slot::SpanKind as usize]), "span.kind");
+        assert_eq!(path(&PLACES[Slot::Timestamp as usize]), "@timestamp");
     }
 }

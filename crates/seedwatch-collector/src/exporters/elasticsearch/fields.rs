@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 
 use crate::otlp_wire::AnyRef;
 
-use super::ecs::{PATHS, Slot};
+use super::ecs::{PLACES, Slot};
 use super::json;
 use super::tree::{Tree, path_order};
 
@@ -84,21 +84,21 @@ pub(super) struct Scratch {
 /// One document's fields while they are gathered.
 #[derive(Debug)]
 pub(super) struct Fields<'a> {
-    slots: [Option<Val<'a>>; PATHS.len()],
+    slots: [Option<Val<'a>>; PLACES.len()],
     free: Vec<(&'a [u8], Val<'a>)>,
     labels: Vec<Label<'a>>,
 }
 
 impl Default for Fields<'_> {
     fn default() -> Self {
-        Fields { slots: [None; PATHS.len()], free: Vec::new(), labels: Vec::new() }
+        Fields { slots: [None; PLACES.len()], free: Vec::new(), labels: Vec::new() }
     }
 }
 
 impl<'a> Fields<'a> {
     /// Forgets every field (keeps the allocations).
     pub(super) fn clear(&mut self) {
-        self.slots = [None; PATHS.len()];
+        self.slots = [None; PLACES.len()];
         self.free.clear();
         self.labels.clear();
     }
@@ -130,9 +130,9 @@ impl<'a> Fields<'a> {
     pub(super) fn write(&mut self, out: &mut Vec<u8>, scratch: &mut Scratch) {
         let Scratch { tree, text, name } = scratch;
         tree.begin(out);
-        for (slot, path) in self.slots.iter().zip(PATHS) {
+        for (slot, (parents, leaf)) in self.slots.iter().zip(PLACES) {
             if let Some(value) = slot
-                && tree.path(out, path.as_bytes())
+                && tree.member(out, parents, leaf.as_bytes())
             {
                 write_val(out, text, *value);
             }

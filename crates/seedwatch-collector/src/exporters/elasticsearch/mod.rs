@@ -29,7 +29,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use self::bulk::Outcome;
+use self::bulk::{Outcome, Outcomes};
 use self::client::Client;
 pub use self::config::ElasticsearchConfig;
 use self::dead_letter::DeadLetters;
@@ -164,7 +164,7 @@ impl Exporter for ElasticsearchExporter {
         // One buffer for every request of the group: each body is a slice of it, no copies.
         let DocBuffer { bytes, docs: metas } = docs;
         let body = Bytes::from(bytes);
-        let answers: Vec<(Range<usize>, Result<bulk::Response, ExportError>)> = futures_util::stream::iter(requests)
+        let answers: Vec<(Range<usize>, Result<Bytes, ExportError>)> = futures_util::stream::iter(requests)
             .map(|range| {
                 let client = client.clone();
                 let slice = body.slice(metas[range.start].start..metas[range.end - 1].end);
@@ -179,7 +179,8 @@ impl Exporter for ElasticsearchExporter {
         for (range, answer) in answers {
             let mut refused: Vec<(usize, u16, Value)> = Vec::new();
             match answer.map(|response| bulk::outcomes(&response, op, range.len())) {
-                Ok(Some(outcomes)) => {
+                Ok(Some(Outcomes::AllStored)) => {}
+                Ok(Some(Outcomes::Each(outcomes))) => {
                     for (i, outcome) in range.zip(outcomes) {
                         match outcome {
                             Outcome::Stored => {}
@@ -192,7 +193,7 @@ impl Exporter for ElasticsearchExporter {
                     }
                 }
                 Ok(None) => {
-                    last_error = "the bulk answer does not list every document".into();
+                    last_error = "the bulk answer is unreadable or does not list every document".into();
                     range.for_each(|i| again.push_from(&docs, i));
                 }
                 Err(ExportError::Retryable(why)) => {

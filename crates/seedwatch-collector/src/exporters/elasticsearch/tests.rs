@@ -167,23 +167,25 @@ fn records_are_routed_by_kind_and_ids_are_stable() {
 
 #[test]
 fn bulk_items_are_classified_by_status() {
-    let answer: bulk::Response = serde_json::from_str(
-        r#"{"errors":true,"items":[
+    let answer = br#"{"errors":true,"items":[
             {"index":{"status":201}},
             {"index":{"status":429,"error":{"type":"es_rejected_execution_exception","reason":"busy"}}},
             {"index":{"status":400,"error":{"type":"document_parsing_exception","reason":"bad"}}},
-            {"index":{"status":503}}]}"#,
-    )
-    .expect("answer");
-    let outcomes = bulk::outcomes(&answer, Op::Index, 4).expect("matches");
+            {"index":{"status":503}}]}"#;
+    let Some(Outcomes::Each(outcomes)) = bulk::outcomes(answer, Op::Index, 4) else { panic!("matches") };
     assert_eq!(outcomes[0], Outcome::Stored);
     assert!(matches!(outcomes[1], Outcome::Retry(ref why) if why.contains("busy")));
     assert!(matches!(outcomes[2], Outcome::Refused(400, _)));
     assert!(matches!(outcomes[3], Outcome::Retry(_)));
-    assert!(bulk::outcomes(&answer, Op::Index, 5).is_none(), "a short answer is not trusted");
-    let conflict: bulk::Response = serde_json::from_str(r#"{"items":[{"create":{"status":409}}]}"#).expect("answer");
-    assert_eq!(bulk::outcomes(&conflict, Op::Create, 1).expect("matches")[0], Outcome::Stored);
-    assert!(matches!(bulk::outcomes(&conflict, Op::Index, 1).expect("matches")[0], Outcome::Refused(409, _)));
+    assert!(bulk::outcomes(answer, Op::Index, 5).is_none(), "a short answer is not trusted");
+    let conflict = br#"{"items":[{"create":{"status":409}}]}"#;
+    assert_eq!(bulk::outcomes(conflict, Op::Create, 1), Some(Outcomes::Each(vec![Outcome::Stored])));
+    let Some(Outcomes::Each(index)) = bulk::outcomes(conflict, Op::Index, 1) else { panic!("matches") };
+    assert!(matches!(index[0], Outcome::Refused(409, _)));
+    let fine = br#"{"errors":false,"items":[{"index":{"status":201}},{"index":{"status":200}}]}"#;
+    assert_eq!(bulk::outcomes(fine, Op::Index, 2), Some(Outcomes::AllStored));
+    assert_eq!(bulk::outcomes(fine, Op::Index, 3), None, "all stored, but not all listed");
+    assert_eq!(bulk::outcomes(b"<html>", Op::Index, 1), None, "unreadable");
 }
 
 #[test]

@@ -56,10 +56,11 @@ impl Tree {
     /// Positions at `parents` (opening and closing objects as needed) and writes the member
     /// name `leaf`; the caller then writes its value. Returns false, writing nothing, when a
     /// parent is a leaf already written.
-    pub(super) fn member(&mut self, out: &mut Vec<u8>, parents: &[&[u8]], leaf: &[u8]) -> bool {
-        let common = (0..self.ends.len().min(parents.len())).take_while(|&d| self.name(d) == parents[d]).count();
+    pub(super) fn member<P: AsRef<[u8]>>(&mut self, out: &mut Vec<u8>, parents: &[P], leaf: &[u8]) -> bool {
+        let common =
+            (0..self.ends.len().min(parents.len())).take_while(|&d| self.name(d) == parents[d].as_ref()).count();
         let blocked = if common < parents.len() {
-            self.last_leaf_depth == common && self.last_leaf == parents[common]
+            self.last_leaf_depth == common && self.last_leaf == parents[common].as_ref()
         } else {
             // The same member twice in a row: only the first is kept.
             common == self.ends.len() && self.last_leaf_depth == common && self.last_leaf == leaf
@@ -69,6 +70,7 @@ impl Tree {
         }
         self.close_to(out, common);
         for name in &parents[common..] {
+            let name = name.as_ref();
             self.comma(out);
             string(out, name);
             out.extend_from_slice(b":{");
