@@ -210,3 +210,154 @@ fn visitor_sees_spans_and_scalar_attributes_as_prost_decodes_them() {
         .count();
     assert_eq!(c.attrs.len(), scalar_attrs);
 }
+
+/// Whether a value read in place is the one prost decodes.
+fn same_value(ours: AnyRef<'_>, theirs: Option<&AnyValue>) -> bool {
+    use any_value::Value as V;
+    match (ours, theirs.and_then(|v| v.value.as_ref())) {
+        (AnyRef::Empty, None) => true,
+        (AnyRef::Str(a), Some(V::StringValue(b))) => a == b.as_bytes(),
+        (AnyRef::Bool(a), Some(V::BoolValue(b))) => a == *b,
+        (AnyRef::Int(a), Some(V::IntValue(b))) => a == *b,
+        (AnyRef::Double(a), Some(V::DoubleValue(b))) => a.to_bits() == b.to_bits(),
+        (AnyRef::Bytes(a), Some(V::BytesValue(b))) => a == b.as_slice(),
+        (AnyRef::Array(a), Some(V::ArrayValue(b))) => {
+            let ours: Vec<_> = array_values(a).collect();
+            ours.len() == b.values.len() && ours.iter().zip(&b.values).all(|(x, y)| same_value(*x, Some(y)))
+        }
+        (AnyRef::Kvlist(a), Some(V::KvlistValue(b))) => same_attributes(KeyValues::new(a, 1), &b.values),
+        _ => false,
+    }
+}
+
+fn same_attributes(ours: KeyValues<'_>, theirs: &[KeyValue]) -> bool {
+    let ours: Vec<_> = ours.collect();
+    ours.len() == theirs.len()
+        && ours.iter().zip(theirs).all(|((k, v), kv)| *k == kv.key.as_bytes() && same_value(*v, kv.value.as_ref()))
+}
+
+#[test]
+fn whole_spans_read_in_place_are_what_prost_decodes() {
+    for bytes in samples() {
+        let req = ExportTraceServiceRequest::decode(bytes.as_slice()).expect("valid");
+        let theirs: Vec<_> = req
+            .resource_spans
+            .iter()
+            .flat_map(|rs| rs.scope_spans.iter().flat_map(move |ss| ss.spans.iter().map(move |s| (rs, ss, s))))
+            .collect();
+        let mut n = 0;
+        each_span(&bytes, |origin, ours| {
+            let (rs, ss, s) = theirs[n];
+            n += 1;
+            assert_eq!(ours.trace_id, s.trace_id.as_slice());
+            assert_eq!(ours.span_id, s.span_id.as_slice());
+            assert_eq!(ours.parent_span_id, s.parent_span_id.as_slice());
+            assert_eq!(ours.name, s.name.as_bytes());
+            assert_eq!(ours.kind, s.kind);
+            assert_eq!(
+                (ours.start_time_unix_nano, ours.end_time_unix_nano),
+                (s.start_time_unix_nano, s.end_time_unix_nano)
+            );
+            let status = s.status.clone().unwrap_or_default();
+            assert_eq!((ours.status_code, ours.status_message), (status.code, status.message.as_bytes()));
+            assert!(same_attributes(ours.attributes(), &s.attributes), "attributes of {:?}", s.name);
+            let events: Vec<_> = ours.events().collect();
+            assert_eq!(events.len(), s.events.len());
+            for (e, theirs) in events.iter().zip(&s.events) {
+                assert_eq!((e.time_unix_nano, e.name), (theirs.time_unix_nano, theirs.name.as_bytes()));
+                assert!(same_attributes(e.attributes(), &theirs.attributes));
+            }
+            let links: Vec<_> = ours.links().collect();
+            assert_eq!(links.len(), s.links.len());
+            for (l, theirs) in links.iter().zip(&s.links) {
+                assert_eq!((l.trace_id, l.span_id), (theirs.trace_id.as_slice(), theirs.span_id.as_slice()));
+            }
+            let resource = rs.resource.as_ref().map(|r| r.encode_to_vec());
+            assert_eq!(origin.resource.map(|r| r.encoded.to_vec()), resource);
+            if let (Some(ours), Some(theirs)) = (origin.resource, rs.resource.as_ref()) {
+                assert!(same_attributes(ours.attributes(), &theirs.attributes));
+            }
+            let scope = ss.scope.clone().unwrap_or_default();
+            assert_eq!((origin.scope.name, origin.scope.version), (scope.name.as_bytes(), scope.version.as_bytes()));
+        })
+        .expect("walks");
+        assert_eq!(n, theirs.len(), "every span visited");
+    }
+}
+
+#[test]
+fn whole_log_records_read_in_place_are_what_prost_decodes() {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    let text = |v: &str| Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) });
+    let record = |n: u64| LogRecord {
+        time_unix_nano: n,
+        observed_time_unix_nano: n + 1,
+        severity_number: 9,
+        severity_text: "INFO".into(),
+        body: if n.is_multiple_of(2) { text("hello") } else { None },
+        attributes: vec![KeyValue { key: "k".into(), value: text("v"), ..Default::default() }],
+        trace_id: vec![1; 16],
+        span_id: vec![2; 8],
+        event_name: if n.is_multiple_of(3) { "e".into() } else { String::new() },
+        ..Default::default()
+    };
+    let req = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                scope: Some(Default::default()),
+                log_records: (0..6).map(record).collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let bytes = req.encode_to_vec();
+    let theirs = &req.resource_logs[0].scope_logs[0].log_records;
+    let mut n = 0;
+    each_log(&bytes, |origin, ours| {
+        let r = &theirs[n];
+        n += 1;
+        assert!(origin.resource.is_none());
+        assert_eq!((ours.time_unix_nano, ours.observed_time_unix_nano), (r.time_unix_nano, r.observed_time_unix_nano));
+        assert_eq!((ours.severity_number, ours.severity_text), (r.severity_number, r.severity_text.as_bytes()));
+        assert!(same_value(ours.body, r.body.as_ref()));
+        assert_eq!((ours.trace_id, ours.span_id), (r.trace_id.as_slice(), r.span_id.as_slice()));
+        assert_eq!(ours.event_name, r.event_name.as_bytes());
+        assert!(same_attributes(ours.attributes(), &r.attributes));
+        assert_eq!(ours.encoded, r.encode_to_vec().as_slice());
+    })
+    .expect("walks");
+    assert_eq!(n, theirs.len());
+}
+
+#[test]
+fn reading_whole_records_never_panics_on_damaged_bytes() {
+    fn touch(v: AnyRef<'_>) -> usize {
+        match v {
+            AnyRef::Array(a) => array_values(a).map(touch).sum::<usize>() + 1,
+            AnyRef::Kvlist(a) => KeyValues::new(a, 1).map(|(_, v)| touch(v)).sum::<usize>() + 1,
+            _ => 1,
+        }
+    }
+    let mut rng = fastrand::Rng::with_seed(7);
+    let samples = samples();
+    let mut seen = 0;
+    for round in 0..20_000 {
+        let mut b = samples[round % samples.len()].clone();
+        for _ in 0..rng.usize(1..4) {
+            let i = rng.usize(0..b.len());
+            b[i] = rng.u8(..);
+        }
+        if rng.bool() {
+            b.truncate(rng.usize(0..b.len()));
+        }
+        let _ = each_span(&b, |origin, s| {
+            seen += s.attributes().map(|(_, v)| touch(v)).sum::<usize>();
+            seen += s.events().map(|e| e.attributes().count()).sum::<usize>() + s.links().count();
+            seen += origin.resource.map_or(0, |r| r.attributes().count());
+        });
+        let _ = each_log(&b, |_, l| seen += touch(l.body) + l.attributes().count());
+    }
+    assert!(seen > 0, "the damaged requests were read at least in part");
+}
