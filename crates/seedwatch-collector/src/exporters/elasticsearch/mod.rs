@@ -209,7 +209,9 @@ impl Exporter for ElasticsearchExporter {
             }
             self.dead_letters.record(&docs, &refused);
         }
-        self.spare = docs.bytes;
+        if docs.bytes.capacity() > self.spare.capacity() {
+            self.spare = docs.bytes;
+        }
         if again.docs.is_empty() {
             return Ok(rejected);
         }
