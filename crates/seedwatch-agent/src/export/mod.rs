@@ -1,0 +1,135 @@
+//! The OTLP pipelines: exporters built from [`settings::SignalTarget`]s, wrapped so that every
+//! span and log record is either exported or counted as dropped ([`gate`]).
+
+pub mod gate;
+pub mod settings;
+
+use std::collections::HashMap;
+
+use opentelemetry_otlp::tonic_types::metadata::MetadataMap;
+use opentelemetry_otlp::{Compression, WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::{BatchConfigBuilder as LogBatchConfig, BatchLogProcessor, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+
+use crate::InitError;
+use gate::{CountingLogs, CountingMetrics, CountingSpans, GatedLogs, GatedSpans};
+use settings::{EnvSettings, Protocol, SignalTarget};
+
+fn otlp_protocol(p: Protocol) -> opentelemetry_otlp::Protocol {
+    match p {
+        Protocol::Grpc => opentelemetry_otlp::Protocol::Grpc,
+        Protocol::HttpProtobuf => opentelemetry_otlp::Protocol::HttpBinary,
+        Protocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+    }
+}
+
+fn metadata(target: &SignalTarget, signal: &'static str) -> Result<MetadataMap, InitError> {
+    let mut headers = http::HeaderMap::new();
+    for (k, v) in &target.headers {
+        let name = http::HeaderName::try_from(k.as_str()).map_err(|_| InitError::Header {
+            signal,
+            name: k.clone(),
+            reason: "not a valid header name",
+        })?;
+        let value = http::HeaderValue::try_from(v.as_str()).map_err(|_| InitError::Header {
+            signal,
+            name: k.clone(),
+            reason: "value is not a valid header value",
+        })?;
+        headers.insert(name, value);
+    }
+    Ok(MetadataMap::from_headers(headers))
+}
+
+fn http_headers(target: &SignalTarget) -> HashMap<String, String> {
+    target.headers.iter().cloned().collect()
+}
+
+fn build_error(signal: &'static str) -> impl Fn(opentelemetry_otlp::ExporterBuildError) -> InitError {
+    move |e| InitError::Exporter { signal, reason: e.to_string() }
+}
+
+/// Builds the three providers. gRPC exporters must be built inside a Tokio runtime; the caller
+/// enters its own dedicated one first.
+pub(crate) fn tracer_provider(s: &EnvSettings, resource: Resource) -> Result<SdkTracerProvider, InitError> {
+    let t = &s.traces;
+    let exporter = match t.protocol {
+        Protocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(&t.endpoint)
+            .with_timeout(t.timeout)
+            .with_metadata(metadata(t, "traces")?)
+            .with_compression(Compression::Gzip)
+            .build(),
+        p => opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(&t.endpoint)
+            .with_protocol(otlp_protocol(p))
+            .with_timeout(t.timeout)
+            .with_headers(http_headers(t))
+            .build(),
+    }
+    .map_err(build_error("traces"))?;
+    let config = BatchConfigBuilder::default().with_max_queue_size(s.span_queue).build();
+    let batch = BatchSpanProcessor::builder(CountingSpans(exporter)).with_batch_config(config).build();
+    Ok(SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_span_processor(GatedSpans { inner: batch, limit: s.span_queue as u64 })
+        .build())
+}
+
+/// See [`tracer_provider`].
+pub(crate) fn meter_provider(s: &EnvSettings, resource: Resource) -> Result<SdkMeterProvider, InitError> {
+    let t = &s.metrics;
+    let exporter = match t.protocol {
+        Protocol::Grpc => opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .with_endpoint(&t.endpoint)
+            .with_timeout(t.timeout)
+            .with_metadata(metadata(t, "metrics")?)
+            .with_compression(Compression::Gzip)
+            .with_temporality(Temporality::Cumulative)
+            .build(),
+        p => opentelemetry_otlp::MetricExporter::builder()
+            .with_http()
+            .with_endpoint(&t.endpoint)
+            .with_protocol(otlp_protocol(p))
+            .with_timeout(t.timeout)
+            .with_headers(http_headers(t))
+            .with_temporality(Temporality::Cumulative)
+            .build(),
+    }
+    .map_err(build_error("metrics"))?;
+    let reader = PeriodicReader::builder(CountingMetrics(exporter)).with_interval(s.metric_interval).build();
+    Ok(SdkMeterProvider::builder().with_resource(resource).with_reader(reader).build())
+}
+
+/// See [`tracer_provider`].
+pub(crate) fn logger_provider(s: &EnvSettings, resource: Resource) -> Result<SdkLoggerProvider, InitError> {
+    let t = &s.logs;
+    let exporter = match t.protocol {
+        Protocol::Grpc => opentelemetry_otlp::LogExporter::builder()
+            .with_tonic()
+            .with_endpoint(&t.endpoint)
+            .with_timeout(t.timeout)
+            .with_metadata(metadata(t, "logs")?)
+            .with_compression(Compression::Gzip)
+            .build(),
+        p => opentelemetry_otlp::LogExporter::builder()
+            .with_http()
+            .with_endpoint(&t.endpoint)
+            .with_protocol(otlp_protocol(p))
+            .with_timeout(t.timeout)
+            .with_headers(http_headers(t))
+            .build(),
+    }
+    .map_err(build_error("logs"))?;
+    let config = LogBatchConfig::default().with_max_queue_size(s.log_queue).build();
+    let batch = BatchLogProcessor::builder(CountingLogs(exporter)).with_batch_config(config).build();
+    Ok(SdkLoggerProvider::builder()
+        .with_resource(resource)
+        .with_log_processor(GatedLogs { inner: batch, limit: s.log_queue as u64 })
+        .build())
+}

@@ -1,0 +1,402 @@
+//! [`init`] and its [`Builder`]: tracing, tracing-opentelemetry and the OTLP pipelines from the
+//! standard environment variables, with overrides in code, and the guard that flushes them.
+
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use seedwatch_semconv::pricing::{PricingError, PricingTable};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+use crate::export::gate::{TelemetryStats, abandon_in_flight, telemetry_stats};
+use crate::export::settings::{EnvSettings, Protocol, Signal, signal_url};
+use crate::export::{logger_provider, meter_provider, tracer_provider};
+use crate::logs::{JsonLayer, LogSink};
+use crate::redact::Sanitizer;
+use crate::shared::{self, SCOPE, Shared};
+
+/// Why telemetry could not be set up. Nothing is installed when this is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// An environment variable (or the builder value standing for it) is not valid.
+    #[error("{variable}={value:?} is not valid: expected {expected}")]
+    Invalid {
+        /// The variable.
+        variable: String,
+        /// Its value (credentials hidden).
+        value: String,
+        /// What would be valid.
+        expected: &'static str,
+    },
+    /// A header for a signal's exporter is not valid.
+    #[error("header {name:?} for {signal}: {reason}; fix OTEL_EXPORTER_OTLP_HEADERS")]
+    Header {
+        /// traces, metrics or logs.
+        signal: &'static str,
+        /// The header's name.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The OTLP exporter refused its configuration.
+    #[error("the OTLP {signal} exporter cannot be built: {reason}")]
+    Exporter {
+        /// traces, metrics or logs.
+        signal: &'static str,
+        /// The exporter's message.
+        reason: String,
+    },
+    /// The pricing table given to the builder is not valid.
+    #[error("pricing table: {0}")]
+    Pricing(#[from] PricingError),
+    /// The runtime that drives gRPC exports could not start.
+    #[error("cannot start the telemetry runtime: {0}")]
+    Runtime(std::io::Error),
+    /// `init` was called twice in one process.
+    #[error("telemetry is already initialised in this process")]
+    AlreadyInitialised,
+    /// Another global `tracing` subscriber is set; use [`Builder::install_subscriber`]`(false)`.
+    #[error("a global tracing subscriber is already set: {0}")]
+    Subscriber(String),
+}
+
+/// Where JSON log lines go.
+pub enum JsonLogs {
+    /// Standard output (the default).
+    Stdout,
+    /// Nowhere: logs go only to OTLP.
+    Off,
+    /// A writer of your own (tests, files).
+    Writer(Box<dyn for<'w> MakeWriter<'w, Writer = Box<dyn std::io::Write + 'w>> + Send + Sync>),
+}
+
+/// Sets up telemetry from the `OTEL_*` environment variables; see [`Builder`] to override them.
+pub fn init() -> Result<TelemetryGuard, InitError> {
+    Builder::new().install()
+}
+
+type Lookup = Box<dyn Fn(&str) -> Option<String>>;
+
+/// Telemetry set-up: the environment first, then what is set here.
+pub struct Builder {
+    lookup: Lookup,
+    service_name: Option<String>,
+    endpoint: Option<String>,
+    protocol: Option<Protocol>,
+    headers: Vec<(String, String)>,
+    resource: Vec<(String, String)>,
+    disabled: Option<bool>,
+    metric_interval: Option<Duration>,
+    json_logs: JsonLogs,
+    log_filter: Option<String>,
+    sanitizer: Sanitizer,
+    pricing: Option<String>,
+    resource_gauges: bool,
+    install_subscriber: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// Reads the process environment at [`Builder::install`].
+    pub fn new() -> Builder {
+        Builder {
+            lookup: Box::new(|name| std::env::var(name).ok()),
+            service_name: None,
+            endpoint: None,
+            protocol: None,
+            headers: Vec::new(),
+            resource: Vec::new(),
+            disabled: None,
+            metric_interval: None,
+            json_logs: JsonLogs::Stdout,
+            log_filter: None,
+            sanitizer: Sanitizer::default(),
+            pricing: None,
+            resource_gauges: true,
+            install_subscriber: true,
+        }
+    }
+
+    /// Reads variables through `lookup` instead of the process environment.
+    pub fn env(mut self, lookup: impl Fn(&str) -> Option<String> + 'static) -> Self {
+        self.lookup = Box::new(lookup);
+        self
+    }
+
+    /// `service.name` (`OTEL_SERVICE_NAME`).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Base endpoint of all signals (`OTEL_EXPORTER_OTLP_ENDPOINT`).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// Protocol of all signals (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// A header sent with every export (`OTEL_EXPORTER_OTLP_HEADERS`), e.g. `authorization`.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// A resource attribute (`OTEL_RESOURCE_ATTRIBUTES`).
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.resource.push((key.into(), value.into()));
+        self
+    }
+
+    /// Turns exporting off (`OTEL_SDK_DISABLED=true`) or on.
+    pub fn disabled(mut self, disabled: bool) -> Self {
+        self.disabled = Some(disabled);
+        self
+    }
+
+    /// How often metrics are exported (`OTEL_METRIC_EXPORT_INTERVAL`, default 60 s).
+    pub fn metric_interval(mut self, every: Duration) -> Self {
+        self.metric_interval = Some(every);
+        self
+    }
+
+    /// Where JSON log lines go (default standard output).
+    pub fn json_logs(mut self, logs: JsonLogs) -> Self {
+        self.json_logs = logs;
+        self
+    }
+
+    /// The `tracing` filter (`RUST_LOG` syntax); default `RUST_LOG`, else `info`.
+    pub fn log_filter(mut self, filter: impl Into<String>) -> Self {
+        self.log_filter = Some(filter.into());
+        self
+    }
+
+    /// The sanitiser applied to audit records and log fields.
+    pub fn sanitizer(mut self, sanitizer: Sanitizer) -> Self {
+        self.sanitizer = sanitizer;
+        self
+    }
+
+    /// A pricing table (the YAML format of `otel-config/pricing.yaml`) instead of the embedded
+    /// one.
+    pub fn pricing_yaml(mut self, yaml: impl Into<String>) -> Self {
+        self.pricing = Some(yaml.into());
+        self
+    }
+
+    /// Whether to register the process and system resource gauges (default yes).
+    pub fn resource_gauges(mut self, on: bool) -> Self {
+        self.resource_gauges = on;
+        self
+    }
+
+    /// Whether to set the global `tracing` subscriber (default yes). Without it, add
+    /// [`TelemetryGuard`]'s layers to your own subscriber... or keep your subscriber and get
+    /// spans, metrics and audit events only.
+    pub fn install_subscriber(mut self, on: bool) -> Self {
+        self.install_subscriber = on;
+        self
+    }
+
+    /// The settings `install` would use.
+    pub fn settings(&self) -> Result<EnvSettings, InitError> {
+        let mut s = EnvSettings::from_lookup(&self.lookup)?;
+        if let Some(p) = self.protocol {
+            for t in [&mut s.traces, &mut s.metrics, &mut s.logs] {
+                t.protocol = p;
+            }
+        }
+        if let Some(base) = &self.endpoint {
+            for (t, signal) in
+                [(&mut s.traces, Signal::Traces), (&mut s.metrics, Signal::Metrics), (&mut s.logs, Signal::Logs)]
+            {
+                t.endpoint = signal_url(base, t.protocol, signal);
+            }
+        } else if self.protocol.is_some() && (self.lookup)("OTEL_EXPORTER_OTLP_ENDPOINT").is_none() {
+            // The protocol changed after the environment's defaults were applied.
+            let base = match self.protocol {
+                Some(Protocol::Grpc) => "http://localhost:4317",
+                _ => "http://localhost:4318",
+            };
+            for (t, signal) in
+                [(&mut s.traces, Signal::Traces), (&mut s.metrics, Signal::Metrics), (&mut s.logs, Signal::Logs)]
+            {
+                t.endpoint = signal_url(base, t.protocol, signal);
+            }
+        }
+        for t in [&mut s.traces, &mut s.metrics, &mut s.logs] {
+            for (k, v) in &self.headers {
+                t.headers.retain(|(key, _)| !key.eq_ignore_ascii_case(k));
+                t.headers.push((k.clone(), v.clone()));
+            }
+        }
+        if let Some(name) = &self.service_name {
+            s.service_name = Some(name.clone());
+        }
+        s.resource_attributes.extend(self.resource.iter().cloned());
+        if let Some(d) = self.disabled {
+            s.disabled = d;
+        }
+        if let Some(every) = self.metric_interval {
+            s.metric_interval = every;
+        }
+        Ok(s)
+    }
+
+    /// Builds and installs everything. Nothing is exported synchronously: spans, metrics and
+    /// log records are buffered (boundedly) and sent by background threads, so a down
+    /// collector never blocks or fails the agent.
+    pub fn install(self) -> Result<TelemetryGuard, InitError> {
+        let settings = self.settings()?;
+        let pricing = match &self.pricing {
+            Some(yaml) => PricingTable::from_yaml(yaml)?,
+            None => PricingTable::embedded()?,
+        };
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let resource = resource(&settings);
+        let mut guard = TelemetryGuard { tracer: None, meter: None, logger: None, runtime: None };
+        if !settings.disabled {
+            let needs_runtime =
+                [&settings.traces, &settings.metrics, &settings.logs].iter().any(|t| t.protocol == Protocol::Grpc);
+            if needs_runtime {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("seedwatch-otlp")
+                    .enable_all()
+                    .build()
+                    .map_err(InitError::Runtime)?;
+                guard.runtime = Some(rt);
+            }
+            let _entered = guard.runtime.as_ref().map(|rt| rt.enter());
+            guard.tracer = Some(tracer_provider(&settings, resource.clone())?);
+            guard.meter = Some(meter_provider(&settings, resource.clone())?);
+            guard.logger = Some(logger_provider(&settings, resource)?);
+        }
+        let sink = match self.json_logs {
+            JsonLogs::Stdout => LogSink::stdout(),
+            JsonLogs::Off => LogSink::off(),
+            JsonLogs::Writer(w) => LogSink::writer(w),
+        };
+        if let Some(t) = &guard.tracer {
+            opentelemetry::global::set_tracer_provider(t.clone());
+        }
+        if let Some(m) = &guard.meter {
+            opentelemetry::global::set_meter_provider(m.clone());
+        }
+        if !shared::install(Shared::new(self.sanitizer, pricing, sink, guard.logger.as_ref())) {
+            return Err(InitError::AlreadyInitialised);
+        }
+        if self.resource_gauges {
+            crate::resources::register();
+        }
+        crate::health::register_status_gauge();
+        if self.install_subscriber {
+            let filter = match &self.log_filter {
+                Some(f) => EnvFilter::try_new(f),
+                None => EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new("info")),
+            }
+            .map_err(|e| InitError::Invalid {
+                variable: "RUST_LOG".into(),
+                value: e.to_string(),
+                expected: "a tracing filter such as info or my_agent=debug",
+            })?;
+            let otel = guard.tracer.as_ref().map(|t| tracing_opentelemetry::layer().with_tracer(t.tracer(SCOPE)));
+            tracing_subscriber::registry()
+                .with(filter)
+                .with(otel)
+                .with(JsonLayer)
+                .try_init()
+                .map_err(|e| InitError::Subscriber(e.to_string()))?;
+        }
+        Ok(guard)
+    }
+}
+
+fn resource(s: &EnvSettings) -> Resource {
+    let mut attrs: Vec<KeyValue> =
+        s.resource_attributes.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
+    attrs.push(KeyValue::new("process.pid", i64::from(std::process::id())));
+    if !s.resource_attributes.iter().any(|(k, _)| k == "service.instance.id") {
+        let host = sysinfo::System::host_name().unwrap_or_else(|| "unknown".into());
+        attrs.push(KeyValue::new("service.instance.id", format!("{host}-{}", std::process::id())));
+        attrs.push(KeyValue::new("host.name", host));
+    }
+    let mut builder = Resource::builder().with_attributes(attrs);
+    if let Some(name) = &s.service_name {
+        builder = builder.with_service_name(name.clone());
+    }
+    builder.build()
+}
+
+/// Keeps the pipelines running; flushes and shuts them down when dropped (at most a few
+/// seconds, even when the backend is down).
+pub struct TelemetryGuard {
+    tracer: Option<SdkTracerProvider>,
+    meter: Option<SdkMeterProvider>,
+    logger: Option<SdkLoggerProvider>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// How long shutdown waits for each pipeline.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl TelemetryGuard {
+    /// Exports what is buffered now.
+    pub fn flush(&self) {
+        if let Some(t) = &self.tracer {
+            let _ = t.force_flush();
+        }
+        if let Some(l) = &self.logger {
+            let _ = l.force_flush();
+        }
+        if let Some(m) = &self.meter {
+            let _ = m.force_flush();
+        }
+    }
+
+    /// Flushes, shuts down, and tells what was exported and dropped.
+    pub fn shutdown(mut self) -> TelemetryStats {
+        self.stop();
+        telemetry_stats()
+    }
+
+    fn stop(&mut self) {
+        if let Some(m) = self.meter.take() {
+            let _ = m.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
+        }
+        if let Some(t) = self.tracer.take() {
+            let _ = t.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
+        }
+        if let Some(l) = self.logger.take() {
+            let _ = l.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
+        }
+        abandon_in_flight();
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

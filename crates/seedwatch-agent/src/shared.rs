@@ -1,0 +1,72 @@
+//! What instrumentation needs after [`crate::init`]: instruments, the OTLP logger, the
+//! sanitiser and the pricing table. Instrumentation used before `init` (or without it) gets a
+//! default set: instruments from the global meter provider, no OTLP logs.
+
+use std::sync::{Arc, OnceLock};
+
+use opentelemetry::logs::LoggerProvider as _;
+use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
+use seedwatch_semconv::pricing::PricingTable;
+
+use crate::instrument::instruments::Instruments;
+use crate::logs::LogSink;
+use crate::redact::Sanitizer;
+
+/// Instrumentation scope of the crate's spans and metrics.
+pub(crate) const SCOPE: &str = "seedwatch-agent";
+/// Scope (logger name) of tool audit records.
+pub(crate) const AUDIT_SCOPE: &str = "seedwatch.audit";
+/// Scope (logger name) of security events, as the monitoring guide names its logger.
+pub(crate) const SECURITY_SCOPE: &str = "modelseed.security";
+
+pub(crate) struct Shared {
+    pub instruments: Instruments,
+    pub sanitizer: Sanitizer,
+    pub pricing: PricingTable,
+    pub sink: LogSink,
+    pub app_logger: Option<SdkLogger>,
+    pub audit_logger: Option<SdkLogger>,
+    pub security_logger: Option<SdkLogger>,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        sanitizer: Sanitizer,
+        pricing: PricingTable,
+        sink: LogSink,
+        logs: Option<&SdkLoggerProvider>,
+    ) -> Shared {
+        Shared {
+            instruments: Instruments::new(),
+            sanitizer,
+            pricing,
+            sink,
+            app_logger: logs.map(|p| p.logger(SCOPE)),
+            audit_logger: logs.map(|p| p.logger(AUDIT_SCOPE)),
+            security_logger: logs.map(|p| p.logger(SECURITY_SCOPE)),
+        }
+    }
+}
+
+static INSTALLED: OnceLock<Arc<Shared>> = OnceLock::new();
+static FALLBACK: OnceLock<Arc<Shared>> = OnceLock::new();
+
+/// Installs the state made by `init`; false if an earlier `init` already did.
+pub(crate) fn install(shared: Shared) -> bool {
+    INSTALLED.set(Arc::new(shared)).is_ok()
+}
+
+/// The installed state, or the default one.
+pub(crate) fn get() -> &'static Shared {
+    if let Some(s) = INSTALLED.get() {
+        return s;
+    }
+    FALLBACK.get_or_init(|| {
+        Arc::new(Shared::new(
+            Sanitizer::default(),
+            PricingTable::embedded().unwrap_or_default(),
+            LogSink::default(),
+            None,
+        ))
+    })
+}
