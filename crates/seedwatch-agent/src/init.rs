@@ -11,7 +11,6 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use seedwatch_semconv::pricing::{PricingError, PricingTable};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -73,8 +72,8 @@ pub enum JsonLogs {
     Stdout,
     /// Nowhere: logs go only to OTLP.
     Off,
-    /// A writer of your own (tests, files).
-    Writer(Box<dyn for<'w> MakeWriter<'w, Writer = Box<dyn std::io::Write + 'w>> + Send + Sync>),
+    /// A writer of your own (a file, a test buffer); each line is one `write_all`.
+    Writer(Box<dyn std::io::Write + Send>),
 }
 
 /// Sets up telemetry from the `OTEL_*` environment variables; see [`Builder`] to override them.

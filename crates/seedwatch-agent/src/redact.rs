@@ -21,8 +21,9 @@ const TEXT_PATTERNS: &[&str] = &[
     r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(@)",
     // Authorization header values.
     r"(?i)\b((?:bearer|basic|token|apikey)\s+)[A-Za-z0-9._~+/=-]{8,}",
-    // key=value and "key": "value" with a secret-looking key.
-    r#"(?i)((?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|client[_-]?secret|private[_-]?key|accountkey|sharedaccesskey|aws_secret_access_key)["']?\s*[:=]\s*["']?)[^\s"',;&}]+"#,
+    // key=value and "key": "value" with a secret-looking key, also with escaped quotes
+    // (JSON inside a Debug-formatted string).
+    r#"(?i)((?:password|passwd|pwd|secret|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|refresh[_-]?token|client[_-]?secret|private[_-]?key|accountkey|sharedaccesskey|aws_secret_access_key)\\?["']?\s*[:=]\s*\\?["']?)[^\s"',;&}\\]+"#,
     // Provider API keys: OpenAI / Anthropic (sk-...), AWS access key ids, Google, GitHub,
     // GitLab, Slack, Stripe, Hugging Face, SendGrid.
     r"\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",

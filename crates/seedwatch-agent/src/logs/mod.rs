@@ -28,12 +28,10 @@ use std::time::SystemTime;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry_sdk::logs::SdkLogger;
-use tracing_subscriber::fmt::MakeWriter;
+use std::sync::Mutex;
 
 pub(crate) use layer::JsonLayer;
 pub(crate) use line::{Field, Line};
-
-type BoxMakeWriter = Box<dyn for<'w> MakeWriter<'w, Writer = Box<dyn Write + 'w>> + Send + Sync>;
 
 /// Where JSON lines go.
 #[derive(Default)]
@@ -44,7 +42,7 @@ pub(crate) enum LogSink {
     /// Standard output, one locked write per line.
     Stdout,
     /// A caller's writer.
-    Writer(BoxMakeWriter),
+    Writer(Mutex<Box<dyn Write + Send>>),
 }
 
 impl LogSink {
@@ -56,8 +54,8 @@ impl LogSink {
         LogSink::Off
     }
 
-    pub(crate) fn writer(w: BoxMakeWriter) -> LogSink {
-        LogSink::Writer(w)
+    pub(crate) fn writer(w: Box<dyn Write + Send>) -> LogSink {
+        LogSink::Writer(Mutex::new(w))
     }
 
     pub(crate) fn is_off(&self) -> bool {
@@ -73,7 +71,9 @@ impl LogSink {
                 let _ = out.write_all(text.as_bytes());
             }
             LogSink::Writer(w) => {
-                let _ = w.make_writer().write_all(text.as_bytes());
+                if let Ok(mut w) = w.lock() {
+                    let _ = w.write_all(text.as_bytes());
+                }
             }
         }
     }
