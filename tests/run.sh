@@ -38,5 +38,5 @@ step "rust tests"
 cargo test --locked --workspace
 
 step "end-to-end tests"
-cargo build --locked --bin seedwatch --bin seedwatch-loadgen
+cargo build --locked --bin seedwatch --bin seedwatch-loadgen --bin seedwatch-demo-agent
 PATH="$PWD/.venv-tests/bin:$PATH" .venv-tests/bin/python -m pytest -c tests/pytest.ini -q
