@@ -101,7 +101,10 @@ fn expand_tool(mut function: ItemFn, name: Option<String>) -> TokenStream2 {
             __seedwatch_result
         }}
     };
-    function.block = Box::new(syn::parse2(new_body).unwrap_or_else(|_| unreachable!("the wrapper is a block")));
+    match syn::parse2::<syn::Block>(new_body) {
+        Ok(block) => *function.block = block,
+        Err(e) => return e.to_compile_error(),
+    }
     quote! { #function }
 }
 
@@ -112,6 +115,9 @@ fn expand_timed(mut function: ItemFn, name: Option<String>) -> TokenStream2 {
         let __seedwatch_measurement = ::seedwatch_agent::measure(#name);
         #body
     }};
-    function.block = Box::new(syn::parse2(new_body).unwrap_or_else(|_| unreachable!("the wrapper is a block")));
+    match syn::parse2::<syn::Block>(new_body) {
+        Ok(block) => *function.block = block,
+        Err(e) => return e.to_compile_error(),
+    }
     quote! { #function }
 }

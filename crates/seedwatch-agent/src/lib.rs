@@ -37,6 +37,8 @@
 //! (`modelseed.tool.executions` → `modelseed_tool_executions_total`); the seedwatch collector
 //! derives the same series from the spans, whatever produced them.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod audit;
 mod export;
 pub mod health;

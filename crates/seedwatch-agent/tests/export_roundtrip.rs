@@ -1,6 +1,8 @@
 //! Everything the crate records reaches an OTLP/HTTP backend in the shape the GenAI
 //! conventions and the seedwatch collector expect. One test per file: `init` is per process.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::HashMap;

@@ -1,6 +1,8 @@
 //! With no collector listening, instrumented work goes on without errors or blocking, memory
 //! stays bounded by the buffer size, and what could not be exported is counted as dropped.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use seedwatch_agent::{Builder, JsonLogs, ToolCall, Workflow};

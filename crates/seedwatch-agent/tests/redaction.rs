@@ -2,6 +2,8 @@
 //! records, audit and security events, metrics, or the JSON log lines, whichever API it was
 //! handed to.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;

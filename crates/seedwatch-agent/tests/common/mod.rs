@@ -1,6 +1,7 @@
 //! A capturing OTLP/HTTP receiver for the integration tests: it keeps every request body and
 //! answers 200 with an empty (all-accepted) response, or refuses everything when told to.
 
+#![allow(clippy::unwrap_used)]
 #![allow(dead_code)]
 
 use std::io::Write;
