@@ -13,8 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from conftest import ROOT, free_port
+from otel_clients import TRANSPORT_LABEL
 from prometheus_server import PROMETHEUS, Prometheus
 from test_rotel import start_rotel
 
@@ -106,10 +108,33 @@ def test_agent_crate_alone_fills_the_metric_contract_in_prometheus(collector, tm
         assert prom.wait_for('modelseed_active_analyses{service="modelseed-agent"}', 0) == 0
         assert prom.scalar('modelseed_memory_usage_bytes{service="modelseed-agent"}') > 1_000_000
         assert prom.scalar("sum(modelseed_llm_cost_usd_total)") > 0
+        # The agent's own health checks reached the collector's view of the instance.
+        agents = requests.get(f"{c.admin}/api/v1/agents", timeout=5).json()["agents"]
+        agent = next(a for a in agents if a["service"] == "modelseed-agent")
+        assert set(agent["checks"]) == {"llm_connectivity", "database", "file_system", "memory", "disk_space"}, agent
+        for check in ["llm_connectivity", "database", "file_system"]:
+            assert agent["checks"][check] == "healthy", agent
         # API keys never leave the agent: only fingerprints.
         assert "sk-demo-" not in run.stdout
     finally:
         prom.stop()
+    assert c.stop() == 0
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf", "http/json"])
+def test_every_otlp_protocol_delivers_every_record(collector, tmp_path, protocol):
+    c = collector()
+    endpoint = c.grpc if protocol == "grpc" else c.http
+    run = run_agent(tmp_path, endpoint, workflows=5, extra_env={"OTEL_EXPORTER_OTLP_PROTOCOL": protocol})
+    assert run.returncode == 0, run.stderr
+    assert (run.spans_dropped, run.logs_dropped, run.metric_exports_failed) == (0, 0, 0), run.stderr
+    label = TRANSPORT_LABEL[protocol]
+    m = c.metrics()
+    assert m[f'seedwatch_receiver_accepted_spans_total{{transport="{label}"}}'] == run.spans_exported > 0
+    assert m[f'seedwatch_receiver_accepted_log_records_total{{transport="{label}"}}'] == run.logs_exported > 0
+    assert m[f'seedwatch_receiver_accepted_metric_points_total{{transport="{label}"}}'] > 0
+    for noun in ["spans", "metric_points", "log_records"]:
+        assert m[f'seedwatch_receiver_refused_{noun}_total{{transport="{label}"}}'] == 0
     assert c.stop() == 0
 
 

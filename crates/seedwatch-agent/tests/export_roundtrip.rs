@@ -95,6 +95,7 @@ async fn spans_metrics_and_logs_reach_the_backend_in_shape() {
         Some([10, 0, 0, 7].into()),
     );
     workflow.succeed();
+    drop(Workflow::start("wf-2", "gapfilling"));
     let stats = tokio::task::spawn_blocking(move || guard.shutdown()).await.unwrap();
 
     // Cost comes from the same table the collector prices with.
@@ -148,6 +149,9 @@ async fn spans_metrics_and_logs_reach_the_backend_in_shape() {
     assert_eq!(attr(&chat.attributes, "gen_ai.usage.cache_read.input_tokens"), Some(&Any::IntValue(200)));
     assert_eq!(attr(&chat.attributes, "seedwatch.llm.cost_usd"), Some(&Any::DoubleValue(expected)));
     assert!(spans.contains_key("model_analysis"), "the #[timed] span");
+    let abandoned = &spans["invoke_workflow gapfilling"];
+    assert_eq!(abandoned.status.as_ref().map(|s| s.code), Some(StatusCode::Error as i32));
+    assert_eq!(string(&abandoned.attributes, "error.type"), Some("abandoned"));
     assert_eq!(stats.spans_dropped, 0);
     assert_eq!(stats.spans_exported as usize, spans.len() + 1, "find_minimal_media ran twice");
 
@@ -214,7 +218,7 @@ async fn spans_metrics_and_logs_reach_the_backend_in_shape() {
     assert_eq!(total("gen_ai.client.operation.duration"), 1.0);
     assert!((total("modelseed.llm.cost") - expected).abs() < 1e-12);
     assert_eq!(total("modelseed.active_analyses"), 0.0, "the workflow ended");
-    assert_eq!(total("modelseed.workflow.duration"), 1.0);
+    assert_eq!(total("modelseed.workflow.duration"), 2.0, "the abandoned one counts too");
     assert_eq!(total("modelseed.operation.duration"), 1.0);
     assert!(total("process.memory.usage") > 1e6);
     assert!(metrics.contains_key("process.cpu.utilization") && metrics.contains_key("system.memory.utilization"));

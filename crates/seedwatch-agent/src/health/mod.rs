@@ -199,3 +199,6 @@ pub(crate) fn register_status_gauge() {
         })
         .build();
 }
+
+#[cfg(test)]
+mod tests;
