@@ -218,27 +218,26 @@ impl Builder {
     /// The settings `install` would use.
     pub fn settings(&self) -> Result<EnvSettings, InitError> {
         let mut s = EnvSettings::from_lookup(&self.lookup)?;
-        if let Some(p) = self.protocol {
-            for t in [&mut s.traces, &mut s.metrics, &mut s.logs] {
-                t.protocol = p;
-            }
-        }
-        if let Some(base) = &self.endpoint {
+        if self.protocol.is_some() || self.endpoint.is_some() {
+            // Endpoints follow the builder's protocol and base; a per-signal endpoint from the
+            // environment is still used as given.
+            let env_base = (self.lookup)("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|v| !v.trim().is_empty());
             for (t, signal) in
                 [(&mut s.traces, Signal::Traces), (&mut s.metrics, Signal::Metrics), (&mut s.logs, Signal::Logs)]
             {
-                t.endpoint = signal_url(base, t.protocol, signal);
-            }
-        } else if self.protocol.is_some() && (self.lookup)("OTEL_EXPORTER_OTLP_ENDPOINT").is_none() {
-            // The protocol changed after the environment's defaults were applied.
-            let base = match self.protocol {
-                Some(Protocol::Grpc) => "http://localhost:4317",
-                _ => "http://localhost:4318",
-            };
-            for (t, signal) in
-                [(&mut s.traces, Signal::Traces), (&mut s.metrics, Signal::Metrics), (&mut s.logs, Signal::Logs)]
-            {
-                t.endpoint = signal_url(base, t.protocol, signal);
+                if let Some(p) = self.protocol {
+                    t.protocol = p;
+                }
+                let own = (self.lookup)(&format!("OTEL_EXPORTER_OTLP_{}_ENDPOINT", signal.env_name()))
+                    .filter(|v| !v.trim().is_empty());
+                if own.is_some() && self.endpoint.is_none() {
+                    continue;
+                }
+                let base = match (&self.endpoint, &env_base) {
+                    (Some(b), _) | (None, Some(b)) => b.trim().to_owned(),
+                    (None, None) => t.protocol.default_endpoint().to_owned(),
+                };
+                t.endpoint = signal_url(&base, t.protocol, signal);
             }
         }
         for t in [&mut s.traces, &mut s.metrics, &mut s.logs] {
@@ -257,13 +256,25 @@ impl Builder {
         if let Some(every) = self.metric_interval {
             s.metric_interval = every;
         }
+        if let Some(base) = &self.endpoint
+            && !(base.starts_with("http://") || base.starts_with("https://"))
+        {
+            return Err(InitError::Invalid {
+                variable: "Builder::endpoint".into(),
+                value: base.clone(),
+                expected: "an http:// or https:// URL, e.g. http://localhost:4318",
+            });
+        }
         Ok(s)
     }
 
     /// Builds and installs everything. Nothing is exported synchronously: spans, metrics and
     /// log records are buffered (boundedly) and sent by background threads, so a down
-    /// collector never blocks or fails the agent.
+    /// collector never blocks or fails the agent. On error nothing global has been changed.
     pub fn install(self) -> Result<TelemetryGuard, InitError> {
+        if shared::installed() {
+            return Err(InitError::AlreadyInitialised);
+        }
         let settings = self.settings()?;
         let pricing = match &self.pricing {
             Some(yaml) => PricingTable::from_yaml(yaml)?,
@@ -289,24 +300,6 @@ impl Builder {
             guard.meter = Some(meter_provider(&settings, resource.clone())?);
             guard.logger = Some(logger_provider(&settings, resource)?);
         }
-        let sink = match self.json_logs {
-            JsonLogs::Stdout => LogSink::stdout(),
-            JsonLogs::Off => LogSink::off(),
-            JsonLogs::Writer(w) => LogSink::writer(w),
-        };
-        if let Some(t) = &guard.tracer {
-            opentelemetry::global::set_tracer_provider(t.clone());
-        }
-        if let Some(m) = &guard.meter {
-            opentelemetry::global::set_meter_provider(m.clone());
-        }
-        if !shared::install(Shared::new(self.sanitizer, pricing, sink, guard.logger.as_ref())) {
-            return Err(InitError::AlreadyInitialised);
-        }
-        if self.resource_gauges {
-            crate::resources::register();
-        }
-        crate::health::register_status_gauge();
         if self.install_subscriber {
             let filter = match &self.log_filter {
                 Some(f) => EnvFilter::try_new(f),
@@ -325,6 +318,24 @@ impl Builder {
                 .try_init()
                 .map_err(|e| InitError::Subscriber(e.to_string()))?;
         }
+        let sink = match self.json_logs {
+            JsonLogs::Stdout => LogSink::stdout(),
+            JsonLogs::Off => LogSink::off(),
+            JsonLogs::Writer(w) => LogSink::writer(w),
+        };
+        if let Some(t) = &guard.tracer {
+            opentelemetry::global::set_tracer_provider(t.clone());
+        }
+        if let Some(m) = &guard.meter {
+            opentelemetry::global::set_meter_provider(m.clone());
+        }
+        if !shared::install(Shared::new(self.sanitizer, pricing, sink, guard.logger.as_ref())) {
+            return Err(InitError::AlreadyInitialised);
+        }
+        if self.resource_gauges {
+            crate::resources::register();
+        }
+        crate::health::register_status_gauge();
         Ok(guard)
     }
 }
@@ -397,5 +408,52 @@ impl TelemetryGuard {
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn builder_protocol_moves_default_and_environment_endpoints() {
+        let s = Builder::new().env(env(&[])).protocol(Protocol::Grpc).settings().unwrap();
+        assert_eq!(s.traces.endpoint, "http://localhost:4317");
+        let s = Builder::new()
+            .env(env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")]))
+            .protocol(Protocol::Grpc)
+            .settings()
+            .unwrap();
+        assert_eq!(s.logs.endpoint, "http://collector:4317", "no /v1/logs on gRPC");
+        let s = Builder::new()
+            .env(env(&[("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://logs:9000/ingest")]))
+            .protocol(Protocol::HttpJson)
+            .settings()
+            .unwrap();
+        assert_eq!(s.logs.endpoint, "http://logs:9000/ingest", "a per-signal endpoint is used as given");
+        assert_eq!(s.traces.endpoint, "http://localhost:4318/v1/traces");
+        assert_eq!(s.logs.protocol, Protocol::HttpJson);
+    }
+
+    #[test]
+    fn builder_values_override_the_environment() {
+        let s = Builder::new()
+            .env(env(&[("OTEL_SERVICE_NAME", "from-env"), ("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=old,x=1")]))
+            .service_name("from-code")
+            .endpoint("https://collector.example:4318")
+            .header("authorization", "Bearer new")
+            .disabled(true)
+            .settings()
+            .unwrap();
+        assert_eq!(s.service_name.as_deref(), Some("from-code"));
+        assert_eq!(s.metrics.endpoint, "https://collector.example:4318/v1/metrics");
+        assert_eq!(s.traces.headers, vec![("x".into(), "1".into()), ("authorization".into(), "Bearer new".into())]);
+        assert!(s.disabled);
+        let err = Builder::new().env(env(&[])).endpoint("collector:4318").settings().unwrap_err().to_string();
+        assert!(err.contains("Builder::endpoint") && err.contains("http://"), "{err}");
     }
 }

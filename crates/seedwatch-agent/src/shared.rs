@@ -56,6 +56,11 @@ pub(crate) fn install(shared: Shared) -> bool {
     INSTALLED.set(Arc::new(shared)).is_ok()
 }
 
+/// True once `init` has installed its state.
+pub(crate) fn installed() -> bool {
+    INSTALLED.get().is_some()
+}
+
 /// The installed state, or the default one.
 pub(crate) fn get() -> &'static Shared {
     if let Some(s) = INSTALLED.get() {

@@ -29,7 +29,7 @@ impl Protocol {
         }
     }
 
-    fn default_endpoint(self) -> &'static str {
+    pub(crate) fn default_endpoint(self) -> &'static str {
         match self {
             Protocol::Grpc => "http://localhost:4317",
             Protocol::HttpProtobuf | Protocol::HttpJson => "http://localhost:4318",
@@ -50,7 +50,7 @@ pub enum Signal {
 
 impl Signal {
     /// The upper-case name in per-signal variables (`TRACES`).
-    fn env_name(self) -> &'static str {
+    pub(crate) fn env_name(self) -> &'static str {
         match self {
             Signal::Traces => "TRACES",
             Signal::Metrics => "METRICS",
