@@ -65,11 +65,6 @@ where
     fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
         let shared = crate::shared::get();
         let meta = event.metadata();
-        // The OTLP exporters' own dependencies log through `tracing` too; sending those
-        // records back through OTLP would feed on itself.
-        if is_exporter_internal(meta.target()) {
-            return;
-        }
         let mut line = Line::new(*meta.level(), meta.target(), "");
         line.module = meta.module_path();
         line.file = meta.file();
@@ -83,7 +78,10 @@ where
         if !shared.sink.is_off() {
             shared.sink.write(&line.render());
         }
-        if let Some(logger) = &shared.app_logger {
+        // The OTLP exporters and their dependencies log through `tracing` too (export
+        // failures, retries): those lines go to stdout only, since sending them back through
+        // OTLP would feed on itself.
+        if let Some(logger) = shared.app_logger.as_ref().filter(|_| !is_exporter_internal(meta.target())) {
             let mut record = logger.create_log_record();
             let now = SystemTime::now();
             record.set_timestamp(now);
