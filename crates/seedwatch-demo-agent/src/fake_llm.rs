@@ -1,6 +1,6 @@
 //! A local fake OpenAI-compatible endpoint: `POST /v1/chat/completions` answers with a
 //! canned completion and realistic token usage (cached and reasoning tokens included), and
-//! with a 429 rate-limit error at the configured rate. `GET /v1/models` answers for the
+//! with a 429 rate-limit error on every 1/rate-th request. `GET /v1/models` answers for the
 //! health check.
 
 use std::net::SocketAddr;
@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 pub const RESPONSE_MODEL: &str = "gpt-4o-2024-08-06";
 
 struct Fake {
-    error_rate: f64,
+    errors: crate::failures::EveryNth,
 }
 
 /// Starts the endpoint on a free loopback port; returns its base URL (`http://…/v1`).
@@ -28,7 +28,7 @@ pub async fn start(error_rate: f64) -> anyhow::Result<String> {
     let app = Router::new()
         .route("/v1/chat/completions", post(complete))
         .route("/v1/models", get(models))
-        .with_state(Arc::new(Fake { error_rate }));
+        .with_state(Arc::new(Fake { errors: crate::failures::EveryNth::new(error_rate) }));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "fake LLM endpoint stopped");
@@ -42,7 +42,7 @@ async fn models() -> Json<Value> {
 }
 
 async fn complete(State(fake): State<Arc<Fake>>, Json(request): Json<Value>) -> Response {
-    if fastrand::f64() < fake.error_rate {
+    if fake.errors.hit() {
         let body = json!({"error": {"type": "rate_limit_error", "code": "rate_limit_exceeded", "message": "Rate limit reached for gpt-4o"}});
         return (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
     }

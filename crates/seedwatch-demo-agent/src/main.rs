@@ -4,6 +4,7 @@
 //! `OTEL_*` variables say (default: OTLP/HTTP to localhost:4318, where `seedwatch run`
 //! listens).
 
+mod failures;
 mod fake_llm;
 mod workflows;
 
@@ -41,10 +42,10 @@ struct Args {
     /// Shorten simulated tool and model work to milliseconds (tests, load).
     #[arg(long)]
     fast: bool,
-    /// Share of tool executions that fail.
+    /// Share of tool executions that fail (every 1/rate-th one).
     #[arg(long, default_value_t = 0.1)]
     tool_failure_rate: f64,
-    /// Share of LLM calls the fake endpoint answers with 429.
+    /// Share of LLM calls the fake endpoint answers with 429 (every 1/rate-th one).
     #[arg(long, default_value_t = 0.05)]
     llm_error_rate: f64,
     /// Seconds between metric exports (OTEL_METRIC_EXPORT_INTERVAL wins when set).

@@ -53,14 +53,20 @@ pub struct Agent {
     pub llm_url: String,
     pub client: reqwest::Client,
     pub fast: bool,
-    pub tool_failure_rate: f64,
+    failures: std::sync::Arc<crate::failures::EveryNth>,
     key: ApiKeyRef,
 }
 
 impl Agent {
     /// A simulated agent calling the fake LLM at `llm_url`.
     pub fn new(llm_url: String, fast: bool, tool_failure_rate: f64) -> Agent {
-        Agent { llm_url, client: reqwest::Client::new(), fast, tool_failure_rate, key: ApiKeyRef::fingerprint(API_KEY) }
+        Agent {
+            llm_url,
+            client: reqwest::Client::new(),
+            fast,
+            failures: std::sync::Arc::new(crate::failures::EveryNth::new(tool_failure_rate)),
+            key: ApiKeyRef::fingerprint(API_KEY),
+        }
     }
 
     async fn work(&self, slow_ms: u64) {
@@ -69,7 +75,7 @@ impl Agent {
     }
 
     fn fails(&self) -> bool {
-        fastrand::f64() < self.tool_failure_rate
+        self.failures.hit()
     }
 
     /// Runs one workflow to its end; `Err` names the step that failed it.
