@@ -207,9 +207,9 @@ impl Builder {
         self
     }
 
-    /// Whether to set the global `tracing` subscriber (default yes). Without it, add
-    /// [`TelemetryGuard`]'s layers to your own subscriber... or keep your subscriber and get
-    /// spans, metrics and audit events only.
+    /// Whether to set the global `tracing` subscriber (default yes). Without it this crate
+    /// neither prints nor exports `tracing` events (keep your own subscriber for those); spans,
+    /// metrics, audit and security events are sent all the same.
     pub fn install_subscriber(mut self, on: bool) -> Self {
         self.install_subscriber = on;
         self

@@ -108,6 +108,7 @@ pub struct Health {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     version: String,
     started: Instant,
@@ -120,17 +121,9 @@ impl Health {
         Health { inner: Arc::new(Inner { version: version.into(), started: Instant::now(), checks: Vec::new() }) }
     }
 
-    /// Adds a check (before the router is built).
+    /// Adds a check. A `Health` already handed to a router keeps the checks it had.
     pub fn with_check(mut self, check: impl HealthCheck + 'static) -> Health {
-        match Arc::get_mut(&mut self.inner) {
-            Some(inner) => inner.checks.push(Arc::new(check)),
-            None => {
-                let inner = &self.inner;
-                let mut checks = inner.checks.clone();
-                checks.push(Arc::new(check));
-                self.inner = Arc::new(Inner { version: inner.version.clone(), started: inner.started, checks });
-            }
-        }
+        Arc::make_mut(&mut self.inner).checks.push(Arc::new(check));
         self
     }
 
