@@ -153,16 +153,22 @@ async fn drive(addr: SocketAddr, limit: Option<u64>, concurrency: u64) -> (u64, 
             }
         }));
     }
-    let all = futures_join(workers);
+    let aborts: Vec<_> = workers.iter().map(|w| w.abort_handle()).collect();
+    let mut all = std::pin::pin!(join_all(&mut workers));
     tokio::select! {
-        _ = all => {}
-        _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
+        _ = &mut all => {}
+        _ = tokio::signal::ctrl_c() => {
+            tracing::info!("stopping");
+            for a in &aborts {
+                a.abort();
+            }
+        }
     }
     let done = limit.map_or_else(|| issued.load(Ordering::SeqCst), |l| l.min(issued.load(Ordering::SeqCst)));
     (done, failed.load(Ordering::Relaxed))
 }
 
-async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
+async fn join_all(handles: &mut [tokio::task::JoinHandle<()>]) {
     for h in handles {
         let _ = h.await;
     }
