@@ -15,7 +15,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::export::gate::{TelemetryStats, abandon_in_flight, telemetry_stats};
-use crate::export::settings::{EnvSettings, Protocol, Signal, signal_url};
+use crate::export::settings::{EnvSettings, Protocol, signal_url};
 use crate::export::{logger_provider, meter_provider, tracer_provider};
 use crate::logs::{JsonLayer, LogSink};
 use crate::redact::Sanitizer;
@@ -222,9 +222,7 @@ impl Builder {
             // Endpoints follow the builder's protocol and base; a per-signal endpoint from the
             // environment is still used as given.
             let env_base = (self.lookup)("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|v| !v.trim().is_empty());
-            for (t, signal) in
-                [(&mut s.traces, Signal::Traces), (&mut s.metrics, Signal::Metrics), (&mut s.logs, Signal::Logs)]
-            {
+            for (signal, t) in s.targets_mut() {
                 if let Some(p) = self.protocol {
                     t.protocol = p;
                 }
@@ -240,7 +238,7 @@ impl Builder {
                 t.endpoint = signal_url(&base, t.protocol, signal);
             }
         }
-        for t in [&mut s.traces, &mut s.metrics, &mut s.logs] {
+        for (_, t) in s.targets_mut() {
             for (k, v) in &self.headers {
                 t.headers.retain(|(key, _)| !key.eq_ignore_ascii_case(k));
                 t.headers.push((k.clone(), v.clone()));
@@ -284,8 +282,7 @@ impl Builder {
         let resource = resource(&settings);
         let mut guard = TelemetryGuard { tracer: None, meter: None, logger: None, runtime: None };
         if !settings.disabled {
-            let needs_runtime =
-                [&settings.traces, &settings.metrics, &settings.logs].iter().any(|t| t.protocol == Protocol::Grpc);
+            let needs_runtime = settings.targets().iter().any(|t| t.protocol == Protocol::Grpc);
             if needs_runtime {
                 let rt = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(1)

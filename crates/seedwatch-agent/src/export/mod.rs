@@ -51,25 +51,29 @@ fn build_error(signal: &'static str) -> impl Fn(opentelemetry_otlp::ExporterBuil
     move |e| InitError::Exporter { signal, reason: e.to_string() }
 }
 
+/// The gRPC settings every signal's exporter shares.
+fn grpc<B: WithExportConfig + WithTonicConfig>(b: B, t: &SignalTarget, signal: &'static str) -> Result<B, InitError> {
+    Ok(b.with_endpoint(&t.endpoint)
+        .with_timeout(t.timeout)
+        .with_metadata(metadata(t, signal)?)
+        .with_compression(Compression::Gzip))
+}
+
+/// The OTLP/HTTP settings every signal's exporter shares.
+fn http<B: WithExportConfig + WithHttpConfig>(b: B, t: &SignalTarget) -> B {
+    b.with_endpoint(&t.endpoint)
+        .with_protocol(otlp_protocol(t.protocol))
+        .with_timeout(t.timeout)
+        .with_headers(http_headers(t))
+}
+
 /// Builds the three providers. gRPC exporters must be built inside a Tokio runtime; the caller
 /// enters its own dedicated one first.
 pub(crate) fn tracer_provider(s: &EnvSettings, resource: Resource) -> Result<SdkTracerProvider, InitError> {
-    let t = &s.traces;
+    let (t, builder) = (&s.traces, opentelemetry_otlp::SpanExporter::builder);
     let exporter = match t.protocol {
-        Protocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(&t.endpoint)
-            .with_timeout(t.timeout)
-            .with_metadata(metadata(t, "traces")?)
-            .with_compression(Compression::Gzip)
-            .build(),
-        p => opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_endpoint(&t.endpoint)
-            .with_protocol(otlp_protocol(p))
-            .with_timeout(t.timeout)
-            .with_headers(http_headers(t))
-            .build(),
+        Protocol::Grpc => grpc(builder().with_tonic(), t, "traces")?.build(),
+        _ => http(builder().with_http(), t).build(),
     }
     .map_err(build_error("traces"))?;
     let config = BatchConfigBuilder::default().with_max_queue_size(s.span_queue).build();
@@ -82,24 +86,10 @@ pub(crate) fn tracer_provider(s: &EnvSettings, resource: Resource) -> Result<Sdk
 
 /// See [`tracer_provider`].
 pub(crate) fn meter_provider(s: &EnvSettings, resource: Resource) -> Result<SdkMeterProvider, InitError> {
-    let t = &s.metrics;
+    let (t, builder) = (&s.metrics, opentelemetry_otlp::MetricExporter::builder);
     let exporter = match t.protocol {
-        Protocol::Grpc => opentelemetry_otlp::MetricExporter::builder()
-            .with_tonic()
-            .with_endpoint(&t.endpoint)
-            .with_timeout(t.timeout)
-            .with_metadata(metadata(t, "metrics")?)
-            .with_compression(Compression::Gzip)
-            .with_temporality(Temporality::Cumulative)
-            .build(),
-        p => opentelemetry_otlp::MetricExporter::builder()
-            .with_http()
-            .with_endpoint(&t.endpoint)
-            .with_protocol(otlp_protocol(p))
-            .with_timeout(t.timeout)
-            .with_headers(http_headers(t))
-            .with_temporality(Temporality::Cumulative)
-            .build(),
+        Protocol::Grpc => grpc(builder().with_tonic(), t, "metrics")?.with_temporality(Temporality::Cumulative).build(),
+        _ => http(builder().with_http(), t).with_temporality(Temporality::Cumulative).build(),
     }
     .map_err(build_error("metrics"))?;
     let reader = PeriodicReader::builder(CountingMetrics(exporter)).with_interval(s.metric_interval).build();
@@ -108,22 +98,10 @@ pub(crate) fn meter_provider(s: &EnvSettings, resource: Resource) -> Result<SdkM
 
 /// See [`tracer_provider`].
 pub(crate) fn logger_provider(s: &EnvSettings, resource: Resource) -> Result<SdkLoggerProvider, InitError> {
-    let t = &s.logs;
+    let (t, builder) = (&s.logs, opentelemetry_otlp::LogExporter::builder);
     let exporter = match t.protocol {
-        Protocol::Grpc => opentelemetry_otlp::LogExporter::builder()
-            .with_tonic()
-            .with_endpoint(&t.endpoint)
-            .with_timeout(t.timeout)
-            .with_metadata(metadata(t, "logs")?)
-            .with_compression(Compression::Gzip)
-            .build(),
-        p => opentelemetry_otlp::LogExporter::builder()
-            .with_http()
-            .with_endpoint(&t.endpoint)
-            .with_protocol(otlp_protocol(p))
-            .with_timeout(t.timeout)
-            .with_headers(http_headers(t))
-            .build(),
+        Protocol::Grpc => grpc(builder().with_tonic(), t, "logs")?.build(),
+        _ => http(builder().with_http(), t).build(),
     }
     .map_err(build_error("logs"))?;
     let config = LogBatchConfig::default().with_max_queue_size(s.log_queue).build();

@@ -111,6 +111,16 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_QUEUE: usize = 2048;
 
 impl EnvSettings {
+    /// The three signals' targets.
+    pub(crate) fn targets(&self) -> [&SignalTarget; 3] {
+        [&self.traces, &self.metrics, &self.logs]
+    }
+
+    /// The three signals' targets, with their signal.
+    pub(crate) fn targets_mut(&mut self) -> [(Signal, &mut SignalTarget); 3] {
+        [(Signal::Traces, &mut self.traces), (Signal::Metrics, &mut self.metrics), (Signal::Logs, &mut self.logs)]
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, InitError> {
         Self::from_lookup(|name| std::env::var(name).ok())
