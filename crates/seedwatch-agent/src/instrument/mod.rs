@@ -7,6 +7,27 @@ pub(crate) mod scope;
 pub mod tool;
 pub mod workflow;
 
+/// `context`, `enter` and `run` for a guard that keeps its span's context in `self.cx`.
+macro_rules! in_context {
+    ($what:literal) => {
+        #[doc = concat!("The context to run ", $what, "'s work in (child spans and log lines attach to it).")]
+        pub fn context(&self) -> &opentelemetry::Context {
+            &self.cx
+        }
+
+        #[doc = concat!("Makes ", $what, " current on this thread until the guard drops (synchronous code).")]
+        pub fn enter(&self) -> opentelemetry::ContextGuard {
+            self.cx.clone().attach()
+        }
+
+        #[doc = concat!("Runs a future inside ", $what, ", across `.await`s and threads.")]
+        pub async fn run<F: std::future::Future>(&self, future: F) -> F::Output {
+            opentelemetry::trace::FutureExt::with_context(future, self.cx.clone()).await
+        }
+    };
+}
+pub(crate) use in_context;
+
 use opentelemetry::trace::{Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
 

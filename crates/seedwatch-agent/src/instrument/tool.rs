@@ -6,8 +6,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use opentelemetry::trace::{FutureExt as _, SpanKind, TraceContextExt as _, Tracer as _};
-use opentelemetry::{Context, ContextGuard, KeyValue};
+use opentelemetry::trace::{SpanKind, TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context, KeyValue};
 use seedwatch_semconv::attributes::gen_ai;
 use serde::Serialize;
 use serde_json::Value;
@@ -67,20 +67,7 @@ impl ToolCall {
         self
     }
 
-    /// The context to run the tool's work in.
-    pub fn context(&self) -> &Context {
-        &self.cx
-    }
-
-    /// Makes the call current on this thread until the guard drops.
-    pub fn enter(&self) -> ContextGuard {
-        self.cx.clone().attach()
-    }
-
-    /// Runs a future inside the call.
-    pub async fn run<F: Future>(&self, future: F) -> F::Output {
-        future.with_context(self.cx.clone()).await
-    }
+    super::in_context!("the call");
 
     /// Ends the call as succeeded, with its outputs for the audit record.
     pub fn succeed(mut self, outputs: Value) {

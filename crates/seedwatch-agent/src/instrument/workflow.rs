@@ -2,12 +2,11 @@
 //! `invoke_agent`, as the GenAI conventions name them) with its steps as child spans, counted
 //! in `modelseed.active_analyses` while it runs.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use opentelemetry::trace::{FutureExt as _, SpanKind, TraceContextExt as _, Tracer as _};
-use opentelemetry::{Context, ContextGuard, KeyValue};
+use opentelemetry::trace::{SpanKind, TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context, KeyValue};
 use seedwatch_semconv::attributes::{gen_ai, seedwatch};
 
 use super::fail_span;
@@ -59,20 +58,7 @@ impl Workflow {
         &self.id
     }
 
-    /// The context to run its work in (child spans and log lines attach to it).
-    pub fn context(&self) -> &Context {
-        &self.cx
-    }
-
-    /// Makes the workflow current on this thread until the guard drops (synchronous code).
-    pub fn enter(&self) -> ContextGuard {
-        self.cx.clone().attach()
-    }
-
-    /// Runs a future inside the workflow, across `.await`s and threads.
-    pub async fn run<F: Future>(&self, future: F) -> F::Output {
-        future.with_context(self.cx.clone()).await
-    }
+    super::in_context!("the workflow");
 
     /// Starts a step (a child span named `name`).
     pub fn step(&self, name: impl Into<String>) -> Step {
@@ -133,20 +119,7 @@ pub struct Step {
 }
 
 impl Step {
-    /// The context to run the step's work in.
-    pub fn context(&self) -> &Context {
-        &self.cx
-    }
-
-    /// Makes the step current on this thread until the guard drops.
-    pub fn enter(&self) -> ContextGuard {
-        self.cx.clone().attach()
-    }
-
-    /// Runs a future inside the step.
-    pub async fn run<F: Future>(&self, future: F) -> F::Output {
-        future.with_context(self.cx.clone()).await
-    }
+    super::in_context!("the step");
 
     /// Ends the step as failed.
     pub fn fail(mut self, error_type: &str, message: impl std::fmt::Display) {
