@@ -15,15 +15,22 @@ def _kv(key: str, value) -> KeyValue:
     return KeyValue(key=key, value=AnyValue(string_value=value))
 
 
-def llm_call_request(n: int, cost_usd: float, service: str = "modelseed-agent", instance: str = "budget-1") -> bytes:
-    """One LLM-call span (trace and span id derived from `n`) that states its own cost."""
+def llm_call_request(
+    n: int, cost_usd: float, service: str = "modelseed-agent", instance: str = "budget-1", end_ns: int | None = None
+) -> bytes:
+    """One LLM-call span (trace and span id derived from `n`) that states its own cost and
+    ended at `end_ns` (default: now; budgets charge only spans that ended within their
+    replay-protection window)."""
+    import time
+
+    end = time.time_ns() if end_ns is None else end_ns
     span = Span(
         trace_id=(n + 1).to_bytes(16, "big"),
         span_id=(n + 1).to_bytes(8, "big"),
         name="chat gpt-4o",
         kind=Span.SPAN_KIND_CLIENT,
-        start_time_unix_nano=1_700_000_000_000_000_000,
-        end_time_unix_nano=1_700_000_001_000_000_000,
+        start_time_unix_nano=end - 1_000_000_000,
+        end_time_unix_nano=end,
         attributes=[
             _kv("gen_ai.operation.name", "chat"),
             _kv("gen_ai.provider.name", "openai"),

@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerting::AlertCenter;
 use crate::config::Settings;
+use crate::derived_metrics::DerivedRegistry;
 use crate::health::{ComponentKind, ComponentStatus, Health};
+use crate::limits::StringCap;
 use crate::pipeline::{DrainOutcome, QueueSet, Topology};
 use crate::processors::BuildContext;
 use crate::receivers::otlp::{grpc_routes, http_router};
@@ -90,7 +92,9 @@ impl RunningCollector {
         let mut registry = Registry::default();
         let metrics = Arc::new(SelfMetrics::register(&mut registry, queues.clone()));
         let health = Arc::new(Health::new(queues.clone()));
-        let mut build = BuildContext::default();
+        let strings = StringCap::new(config.limits.max_string_bytes);
+        let mut build =
+            BuildContext { derived: Arc::new(DerivedRegistry::with_strings(strings)), ..Default::default() };
         let alerts = AlertCenter::start(config.alerting.clone(), &build.derived)?;
         build.alerts = Some(alerts.clone());
         let topology =

@@ -14,6 +14,7 @@ pub mod config;
 pub mod derived_metrics;
 pub mod exporters;
 pub mod health;
+pub mod limits;
 pub mod otlp_wire;
 pub mod own_logs;
 pub mod pipeline;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use prost::Message;
-use seedwatch_collector::server::AgentsReport;
+use seedwatch_collector::agents::AgentPage;
 
 async fn send_traces(c: &seedwatch_collector::app::RunningCollector, seed: u64) {
     let resp = client()
@@ -22,7 +22,7 @@ async fn send_traces(c: &seedwatch_collector::app::RunningCollector, seed: u64) 
     assert_eq!(resp.status(), 200);
 }
 
-async fn agents(c: &seedwatch_collector::app::RunningCollector) -> AgentsReport {
+async fn agents(c: &seedwatch_collector::app::RunningCollector) -> AgentPage {
     client().get(admin_url(c, "/api/v1/agents")).send().await.unwrap().json().await.unwrap()
 }
 

@@ -28,9 +28,14 @@ pub struct AgentHealthConfig {
     /// An instance unseen for this long is forgotten (and its series removed).
     #[serde(default = "default_retention", with = "humantime_serde")]
     pub retention: Duration,
-    /// Instances tracked at once; beyond it the longest-silent one is forgotten first.
+    /// Instances tracked at once. While that many are tracked, new instances are not (they
+    /// are counted in `seedwatch_agents_untracked_total`); a tracked one is never pushed out.
     #[serde(default = "default_max_agents")]
     pub max_agents: usize,
+    /// Health checks kept per instance (`seedwatch.health.status` points); more are ignored
+    /// and say so in the instance's reasons.
+    #[serde(default = "default_max_checks")]
+    pub max_checks_per_agent: usize,
 }
 
 impl Default for AgentHealthConfig {
@@ -43,6 +48,7 @@ impl Default for AgentHealthConfig {
             memory_bytes: default_memory_bytes(),
             retention: default_retention(),
             max_agents: default_max_agents(),
+            max_checks_per_agent: default_max_checks(),
         }
     }
 }
@@ -67,6 +73,9 @@ fn default_retention() -> Duration {
 }
 fn default_max_agents() -> usize {
     10_000
+}
+fn default_max_checks() -> usize {
+    16
 }
 
 impl AgentHealthConfig {
@@ -93,8 +102,19 @@ impl AgentHealthConfig {
                 "must be at least down_after, or instances would be forgotten before they are down",
             ));
         }
-        if self.max_agents == 0 {
-            problems.push(Problem::new(key("max_agents"), "must be at least 1"));
+        if self.max_agents == 0 || self.max_agents > 1_000_000 {
+            problems.push(Problem::found_expected(
+                key("max_agents"),
+                self.max_agents,
+                "a number between 1 and 1000000",
+            ));
+        }
+        if self.max_checks_per_agent > 256 {
+            problems.push(Problem::found_expected(
+                key("max_checks_per_agent"),
+                self.max_checks_per_agent,
+                "at most 256 checks per instance",
+            ));
         }
     }
 }

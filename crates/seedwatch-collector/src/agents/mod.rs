@@ -15,17 +15,22 @@
 //! `{ns}_agent_up{service,instance}`, `{ns}_agent_health_state{service,instance,state}`,
 //! `GET /api/v1/agents`, a summary in `/health/detailed`, and `seedwatch health --agents`.
 //! Every change is a log record (`event.name = seedwatch.agent.health_changed`) for the
-//! exporters. Instances unseen for `retention` are forgotten; at most `max_agents` are kept.
+//! exporters. Instances unseen for `retention` are forgotten; at most `max_agents` are kept,
+//! and while that many are tracked new ones are counted, not tracked (a live instance is never
+//! pushed out). Memory per instance is bounded: identities and check names are cut to
+//! `limits.max_string_bytes`, checks to `max_checks_per_agent` (see `docs/operations.md`).
 
 mod config;
 mod records;
 mod state;
 mod tracker;
+mod view;
 mod window;
 
 pub use config::AgentHealthConfig;
 pub use state::{HealthState, Observed, evaluate};
-pub use tracker::{Activity, AgentCounts, AgentTracker, AgentView, StateChange, TrackerMetrics};
+pub use tracker::{Activity, AgentTracker, StateChange, TrackerMetrics};
+pub use view::{AgentCounts, AgentPage, AgentView, DEFAULT_PAGE, MAX_PAGE, PageRequest, Position};
 
 #[cfg(test)]
 mod tests;

@@ -20,8 +20,10 @@ fn tracker_alerting(
         state: registry.gauge("modelseed_agent_health_state", "state", &["service", "instance", "state"], limits),
         changes: registry.counter("seedwatch_agent_state_changes", "changes", &["state"], limits),
         forgotten: registry.counter("seedwatch_agents_forgotten", "forgotten", &["reason"], limits),
+        untracked: registry.counter("seedwatch_agents_untracked", "untracked", &[], limits),
     };
-    (AgentTracker::new(config, metrics, None, alerts), registry)
+    let strings = registry.strings().clone();
+    (AgentTracker::new(config, metrics, None, alerts, strings), registry)
 }
 
 fn exposition(r: &DerivedRegistry) -> String {
@@ -97,7 +99,7 @@ fn error_rates_memory_and_own_checks_set_the_state() {
 }
 
 #[test]
-fn unseen_instances_are_forgotten_and_memory_is_bounded() {
+fn a_full_tracker_counts_new_instances_instead_of_forgetting_tracked_ones() {
     let config =
         AgentHealthConfig { down_after: secs(60), retention: secs(600), max_agents: 100, ..Default::default() };
     let (t, registry) = tracker(config);
@@ -106,17 +108,108 @@ fn unseen_instances_are_forgotten_and_memory_is_bounded() {
         t.seen("svc", &format!("i-{i}"), t0 + Duration::from_millis(i));
     }
     t.tick(t0 + secs(1));
-    assert_eq!(t.counts().total, 100);
+    let counts = t.counts();
+    assert_eq!((counts.total, counts.untracked), (100, 150));
     let view = t.snapshot(t0 + secs(1));
-    assert!(view.iter().all(|a| a.instance.trim_start_matches("i-").parse::<u32>().is_ok_and(|n| n >= 150)));
+    assert!(view.iter().all(|a| a.instance.trim_start_matches("i-").parse::<u32>().is_ok_and(|n| n < 100)));
     let text = exposition(&registry);
-    assert!(text.contains("seedwatch_agents_forgotten_total{reason=\"capacity\"} 150"), "{text}");
-    assert!(!text.contains("instance=\"i-0\""), "series of forgotten instances are removed");
+    assert!(text.contains("seedwatch_agents_untracked_total 150"), "{text}");
+    assert!(!text.contains("instance=\"i-100\""), "untracked instances have no series");
 
+    // Silent ones are down, still tracked, until the retention period passes.
+    t.tick(t0 + secs(61));
+    assert_eq!(t.counts().down, 100);
+    t.seen("svc", "late", t0 + secs(62));
+    assert_eq!(t.counts().untracked, 151, "a down instance is not pushed out either");
     let changes = t.tick(t0 + secs(601));
     assert_eq!(t.counts().total, 0);
     assert!(changes.is_empty(), "forgetting is not a state change");
     assert!(exposition(&registry).contains("seedwatch_agents_forgotten_total{reason=\"retention\"} 100"));
+    t.seen("svc", "late", t0 + secs(602));
+    assert_eq!(t.counts().total, 1, "room again once forgotten");
+}
+
+#[test]
+fn a_flood_of_new_instances_leaves_a_live_agent_and_its_alert_alone() {
+    let registry = DerivedRegistry::default();
+    let center = crate::alerting::AlertCenter::start(Default::default(), &registry).expect("no destinations");
+    let config = AgentHealthConfig { max_agents: 50, window: secs(60), ..Default::default() };
+    let (t, _) = tracker_alerting(config, Some(center.clone()));
+    let t0 = Instant::now();
+    t.reported("modelseed-agent", "real", "database", HealthState::Unhealthy, t0);
+    t.tick(t0);
+    let alerts_before = center.active();
+    assert_eq!(alerts_before.len(), 1);
+    for second in 1..=30u64 {
+        let now = t0 + secs(second);
+        for i in 0..1000 {
+            t.seen("flood", &format!("{second}-{i}"), now);
+        }
+        t.reported("modelseed-agent", "real", "database", HealthState::Unhealthy, now);
+        t.tick(now);
+        let page = t.page(now, &PageRequest { limit: 1, state: Some(HealthState::Unhealthy), ..Default::default() });
+        assert_eq!(page.agents[0].instance, "real", "second {second}");
+        assert_eq!(center.active(), alerts_before, "second {second}: the alert is unchanged");
+    }
+    assert_eq!(t.counts().untracked, 30_000 - 49);
+}
+
+#[test]
+fn identities_and_checks_are_bounded() {
+    let config = AgentHealthConfig { max_checks_per_agent: 3, ..Default::default() };
+    let (t, registry) = tracker(config);
+    let now = Instant::now();
+    let huge = |c: char| c.to_string().repeat(3 << 20);
+    t.seen("svc", &huge('a'), now);
+    t.seen("svc", &format!("{}b", huge('a')), now);
+    for i in 0..5 {
+        let check = format!("{}{i}", huge('c'));
+        t.reported("svc", "small", &check, HealthState::Degraded, now);
+    }
+    t.tick(now);
+    let all = t.snapshot(now);
+    assert_eq!(all.len(), 3, "two huge instances stay two");
+    let cap = registry.strings().max();
+    assert!(all.iter().all(|a| a.instance.len() <= cap && a.service.len() <= cap));
+    let small = all.iter().find(|a| a.instance == "small").expect("small");
+    assert_eq!(small.checks.len(), 3);
+    assert!(small.checks.keys().all(|c| c.len() <= cap && c.contains("…#")));
+    assert!(small.reasons.iter().any(|r| r.contains("more than 3 checks")), "{:?}", small.reasons);
+    let text = exposition(&registry);
+    assert!(text.contains("seedwatch_strings_truncated_total{kind=\"check\"} 5"), "{text}");
+    let body = serde_json::to_string(&t.page(now, &PageRequest { limit: 100, ..Default::default() })).expect("json");
+    assert!(body.len() < 8 * 1024, "the answer is small: {} bytes", body.len());
+}
+
+#[test]
+fn pages_cover_every_instance_once_in_order() {
+    let (t, _) = tracker(AgentHealthConfig::default());
+    let now = Instant::now();
+    for i in 0..250 {
+        t.seen(&format!("svc-{}", i % 7), &format!("i-{i:03}"), now);
+    }
+    for i in 0..10 {
+        let a = Activity { llm_calls: 50, llm_errors: 50, ..Default::default() };
+        t.activity(&format!("svc-{}", i % 7), &format!("i-{i:03}"), a, now);
+    }
+    t.tick(now);
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = t.page(now, &PageRequest { limit: 40, after: after.clone(), state: None });
+        assert_eq!(page.counts.total, 250);
+        seen.extend(page.agents.iter().map(|a| (a.state, a.service.clone(), a.instance.clone())));
+        match page.next {
+            Some(cursor) => after = Some(Position::decode(&cursor).expect("cursor")),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 250);
+    assert!(seen[..10].iter().all(|(s, _, _)| *s == HealthState::Unhealthy), "worst first");
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| (std::cmp::Reverse(a.0), &a.1, &a.2).cmp(&(std::cmp::Reverse(b.0), &b.1, &b.2)));
+    sorted.dedup();
+    assert_eq!(sorted, seen, "in order, none twice");
 }
 
 #[test]

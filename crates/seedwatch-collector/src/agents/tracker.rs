@@ -1,6 +1,12 @@
 //! Every agent instance seen through any signal, with what decides its health; re-evaluated
 //! each tick. State changes update the series, become log records for the exporters, and are
 //! returned to the caller (alert delivery).
+//!
+//! Bounded under floods: identities and check names are cut to `limits.max_string_bytes`, an
+//! instance keeps at most `max_checks_per_agent` checks, and at most `max_agents` instances are
+//! tracked. When the tracker is full a new instance is not tracked (counted) — a live instance
+//! is never pushed out, and an alert is only ever resolved by recovery or, with the reason, by
+//! `retention`.
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -8,19 +14,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hashbrown::{Equivalent, HashMap};
-use serde::{Deserialize, Serialize};
 
 use super::config::AgentHealthConfig;
 use super::records::state_change_records;
 use super::state::{HealthState, Observed, evaluate};
+use super::view::{AgentCounts, AgentPage, AgentView, PageRequest, Position};
 use super::window::RateWindow;
 use crate::alerting::{Alert, AlertCenter, severity};
 use crate::clock::unix_now;
 use crate::derived_metrics::{CounterFamily, GaugeFamily};
+use crate::limits::{StringCap, StringKind};
 use crate::processors::LogEmitter;
 
-/// Self-reported checks kept per instance; more are ignored (and say so in the reasons).
-const MAX_CHECKS: usize = 32;
+/// How often, at most, the tracker logs that it is full.
+const FULL_WARNING_EVERY: Duration = Duration::from_secs(60);
 
 /// What one batch of spans showed of an instance.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,50 +59,6 @@ pub struct StateChange {
     pub at: f64,
 }
 
-/// One instance as `GET /api/v1/agents` shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct AgentView {
-    /// `service.name`.
-    pub service: String,
-    /// `service.instance.id` (else `host.name`).
-    pub instance: String,
-    /// Current state.
-    pub state: HealthState,
-    /// Why (empty when healthy).
-    pub reasons: Vec<String>,
-    /// Unix seconds of the last telemetry.
-    pub last_seen: f64,
-    /// Unix seconds since when the state holds.
-    pub since: f64,
-    /// Tool calls per second over the window.
-    pub tool_call_rate: f64,
-    /// Tool errors per second over the window.
-    pub tool_error_rate: f64,
-    /// LLM calls per second over the window.
-    pub llm_call_rate: f64,
-    /// LLM errors per second over the window.
-    pub llm_error_rate: f64,
-    /// Last reported memory, bytes.
-    pub memory_bytes: Option<f64>,
-    /// The agent's own checks and their state.
-    pub checks: BTreeMap<String, HealthState>,
-}
-
-/// How many instances are in each state.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct AgentCounts {
-    /// Instances tracked.
-    pub total: usize,
-    /// Healthy.
-    pub healthy: usize,
-    /// Degraded.
-    pub degraded: usize,
-    /// Unhealthy.
-    pub unhealthy: usize,
-    /// Down.
-    pub down: usize,
-}
-
 /// The series the tracker keeps.
 #[derive(Debug)]
 pub struct TrackerMetrics {
@@ -105,8 +68,10 @@ pub struct TrackerMetrics {
     pub state: Arc<GaugeFamily>,
     /// `seedwatch_agent_state_changes_total{state}`.
     pub changes: Arc<CounterFamily>,
-    /// `seedwatch_agents_forgotten_total{reason}`: retention or capacity.
+    /// `seedwatch_agents_forgotten_total{reason}`: retention.
     pub forgotten: Arc<CounterFamily>,
+    /// `seedwatch_agents_untracked_total`: instances heard from while the tracker was full.
+    pub untracked: Arc<CounterFamily>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,59 +116,18 @@ struct Agent {
     llm_calls: RateWindow,
     llm_errors: RateWindow,
     memory: Option<f64>,
-    checks: BTreeMap<String, HealthState>,
+    checks: BTreeMap<Box<str>, HealthState>,
+    /// Checks reported beyond `max_checks_per_agent` (ignored).
+    checks_ignored: bool,
     /// `None` until first evaluated.
     state: Option<HealthState>,
     reasons: Vec<String>,
     since_unix: f64,
 }
 
-/// The per-instance health tracker, shared by the processor that feeds it and the admin API.
-#[derive(Debug)]
-pub struct AgentTracker {
-    config: AgentHealthConfig,
-    origin: Instant,
-    agents: Mutex<HashMap<Key, Agent>>,
-    metrics: TrackerMetrics,
-    emitter: Option<LogEmitter>,
-    alerts: Option<Arc<AlertCenter>>,
-}
-
-impl AgentTracker {
-    /// A tracker with no instances yet; state changes go to `emitter` as log records, and
-    /// unhealthy or down instances raise alerts in `alerts`.
-    pub fn new(
-        config: AgentHealthConfig,
-        metrics: TrackerMetrics,
-        emitter: Option<LogEmitter>,
-        alerts: Option<Arc<AlertCenter>>,
-    ) -> Self {
-        AgentTracker { config, origin: Instant::now(), agents: Mutex::new(HashMap::new()), metrics, emitter, alerts }
-    }
-
-    /// The thresholds in use.
-    pub fn config(&self) -> &AgentHealthConfig {
-        &self.config
-    }
-
-    fn lock(&self) -> MutexGuard<'_, HashMap<Key, Agent>> {
-        self.agents.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn since_origin(&self, now: Instant) -> Duration {
-        now.saturating_duration_since(self.origin)
-    }
-
-    /// Updates (creating if needed) an instance heard from at `now`.
-    fn touch(&self, service: &str, instance: &str, now: Instant, f: impl FnOnce(&mut Agent, Duration, Duration)) {
-        let at = self.since_origin(now);
-        let window = self.config.window;
-        let wall = unix_now();
-        let mut agents = self.lock();
-        if !agents.contains_key(&KeyRef(service, instance)) && agents.len() >= self.config.max_agents {
-            self.forget_longest_silent(&mut agents);
-        }
-        let agent = agents.entry_ref(&KeyRef(service, instance)).or_insert_with(|| Agent {
+impl Agent {
+    fn new(at: Duration, wall: f64) -> Self {
+        Agent {
             last_seen: at,
             last_seen_unix: wall,
             tool_calls: RateWindow::default(),
@@ -212,13 +136,101 @@ impl AgentTracker {
             llm_errors: RateWindow::default(),
             memory: None,
             checks: BTreeMap::new(),
+            checks_ignored: false,
             state: None,
             reasons: Vec::new(),
             since_unix: wall,
-        });
+        }
+    }
+
+    fn current(&self) -> HealthState {
+        self.state.unwrap_or(HealthState::Healthy)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Agents {
+    map: HashMap<Key, Agent>,
+    /// Instances not tracked because the tracker was full, since start.
+    untracked: u64,
+    /// Untracked since the last warning, and when that was.
+    untracked_unreported: u64,
+    last_warning: Option<Instant>,
+}
+
+/// The per-instance health tracker, shared by the processor that feeds it and the admin API.
+#[derive(Debug)]
+pub struct AgentTracker {
+    config: AgentHealthConfig,
+    origin: Instant,
+    agents: Mutex<Agents>,
+    metrics: TrackerMetrics,
+    emitter: Option<LogEmitter>,
+    alerts: Option<Arc<AlertCenter>>,
+    strings: StringCap,
+}
+
+impl AgentTracker {
+    /// A tracker with no instances yet; state changes go to `emitter` as log records, and
+    /// unhealthy or down instances raise alerts in `alerts`. Identities and check names are
+    /// cut by `strings`.
+    pub fn new(
+        config: AgentHealthConfig,
+        metrics: TrackerMetrics,
+        emitter: Option<LogEmitter>,
+        alerts: Option<Arc<AlertCenter>>,
+        strings: StringCap,
+    ) -> Self {
+        AgentTracker { config, origin: Instant::now(), agents: Mutex::default(), metrics, emitter, alerts, strings }
+    }
+
+    /// The thresholds in use.
+    pub fn config(&self) -> &AgentHealthConfig {
+        &self.config
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Agents> {
+        self.agents.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn since_origin(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.origin)
+    }
+
+    /// Updates (creating if there is room) an instance heard from at `now`.
+    fn touch(&self, service: &str, instance: &str, now: Instant, f: impl FnOnce(&mut Agent, Duration, Duration)) {
+        let at = self.since_origin(now);
+        let window = self.config.window;
+        let wall = unix_now();
+        let service = self.strings.cap(service, StringKind::Agent);
+        let instance = self.strings.cap(instance, StringKind::Agent);
+        let key = KeyRef(&service, &instance);
+        let mut agents = self.lock();
+        if agents.map.len() >= self.config.max_agents && !agents.map.contains_key(&key) {
+            self.untracked(&mut agents, now);
+            return;
+        }
+        let agent = agents.map.entry_ref(&key).or_insert_with(|| Agent::new(at, wall));
         agent.last_seen = agent.last_seen.max(at);
         agent.last_seen_unix = wall;
         f(agent, at, window);
+    }
+
+    /// Counts an instance the full tracker could not take, warning at most once a minute.
+    fn untracked(&self, agents: &mut Agents, now: Instant) {
+        agents.untracked += 1;
+        agents.untracked_unreported += 1;
+        self.metrics.untracked.inc(&[], 1.0);
+        if agents.last_warning.is_none_or(|last| now.saturating_duration_since(last) >= FULL_WARNING_EVERY) {
+            tracing::warn!(
+                max_agents = self.config.max_agents,
+                untracked = agents.untracked_unreported,
+                "the agent tracker is full: new instances are not tracked until silent ones pass the retention \
+                 period (raise processors.agent_metrics.health.max_agents, or lower its retention)"
+            );
+            agents.last_warning = Some(now);
+            agents.untracked_unreported = 0;
+        }
     }
 
     /// The instance sent something (any signal).
@@ -245,9 +257,15 @@ impl AgentTracker {
 
     /// The instance reported the result of one of its own health checks.
     pub fn reported(&self, service: &str, instance: &str, check: &str, state: HealthState, now: Instant) {
+        let max_checks = self.config.max_checks_per_agent;
+        let check = self.strings.cap(check, StringKind::Check);
         self.touch(service, instance, now, |agent, _, _| {
-            if agent.checks.len() < MAX_CHECKS || agent.checks.contains_key(check) {
-                agent.checks.insert(check.to_owned(), state);
+            if let Some(known) = agent.checks.get_mut(&*check) {
+                *known = state;
+            } else if agent.checks.len() < max_checks {
+                agent.checks.insert(Box::from(&*check), state);
+            } else {
+                agent.checks_ignored = true;
             }
         });
     }
@@ -263,7 +281,7 @@ impl AgentTracker {
                 .checks
                 .iter()
                 .filter(|(_, s)| **s != HealthState::Healthy)
-                .map(|(c, s)| (c.clone(), *s))
+                .map(|(c, s)| (c.to_string(), *s))
                 .collect(),
         }
     }
@@ -278,17 +296,24 @@ impl AgentTracker {
             let mut agents = self.lock();
             let retention = self.config.retention;
             expired = agents
+                .map
                 .iter()
                 .filter(|(_, a)| at.saturating_sub(a.last_seen) > retention)
                 .map(|(k, _)| k.clone())
                 .collect();
             for key in &expired {
-                agents.remove(key);
+                agents.map.remove(key);
                 self.remove_series(key);
                 self.metrics.forgotten.inc(&["retention"], 1.0);
             }
-            for (key, agent) in agents.iter_mut() {
-                let (state, reasons) = evaluate(&self.observed(agent, at), &self.config);
+            for (key, agent) in agents.map.iter_mut() {
+                let (state, mut reasons) = evaluate(&self.observed(agent, at), &self.config);
+                if agent.checks_ignored {
+                    reasons.push(format!(
+                        "reports more than {} checks; the others are ignored",
+                        self.config.max_checks_per_agent
+                    ));
+                }
                 let from = agent.state;
                 agent.reasons = reasons;
                 if from == Some(state) {
@@ -350,53 +375,61 @@ impl AgentTracker {
         }
     }
 
-    fn forget_longest_silent(&self, agents: &mut HashMap<Key, Agent>) {
-        let oldest = agents.iter().min_by_key(|(_, a)| a.last_seen).map(|(k, _)| k.clone());
-        if let Some(key) = oldest {
-            agents.remove(&key);
-            self.remove_series(&key);
-            self.metrics.forgotten.inc(&["capacity"], 1.0);
-            if let Some(alerts) = &self.alerts {
-                let labels = [("scope", "agent"), ("service", &*key.service), ("instance", &*key.instance)];
-                alerts.resolve(&labels, "the instance was forgotten to make room for others");
-            }
+    fn view(&self, key: &Key, a: &Agent, at: Duration) -> AgentView {
+        let window = self.config.window;
+        AgentView {
+            service: key.service.to_string(),
+            instance: key.instance.to_string(),
+            state: a.current(),
+            reasons: a.reasons.clone(),
+            last_seen: a.last_seen_unix,
+            since: a.since_unix,
+            tool_call_rate: a.tool_calls.rate(at, window),
+            tool_error_rate: a.tool_errors.rate(at, window),
+            llm_call_rate: a.llm_calls.rate(at, window),
+            llm_error_rate: a.llm_errors.rate(at, window),
+            memory_bytes: a.memory,
+            checks: a.checks.iter().map(|(c, s)| (c.to_string(), *s)).collect(),
         }
     }
 
     /// Every instance, worst state first, then by service and instance.
     pub fn snapshot(&self, now: Instant) -> Vec<AgentView> {
-        let at = self.since_origin(now);
-        let window = self.config.window;
-        let agents = self.lock();
-        let mut out: Vec<AgentView> = agents
-            .iter()
-            .map(|(key, a)| AgentView {
-                service: key.service.to_string(),
-                instance: key.instance.to_string(),
-                state: a.state.unwrap_or(HealthState::Healthy),
-                reasons: a.reasons.clone(),
-                last_seen: a.last_seen_unix,
-                since: a.since_unix,
-                tool_call_rate: a.tool_calls.rate(at, window),
-                tool_error_rate: a.tool_errors.rate(at, window),
-                llm_call_rate: a.llm_calls.rate(at, window),
-                llm_error_rate: a.llm_errors.rate(at, window),
-                memory_bytes: a.memory,
-                checks: a.checks.clone(),
-            })
-            .collect();
-        out.sort_by(|a, b| {
-            b.state.cmp(&a.state).then_with(|| (&a.service, &a.instance).cmp(&(&b.service, &b.instance)))
-        });
-        out
+        let request = PageRequest { limit: usize::MAX, ..Default::default() };
+        self.page(now, &request).agents
     }
 
-    /// How many instances are in each state.
-    pub fn counts(&self) -> AgentCounts {
+    /// One page of instances in that order, after `request.after`; only the page is copied.
+    pub fn page(&self, now: Instant, request: &PageRequest) -> AgentPage {
+        let at = self.since_origin(now);
         let agents = self.lock();
-        let mut c = AgentCounts { total: agents.len(), ..Default::default() };
-        for a in agents.values() {
-            match a.state.unwrap_or(HealthState::Healthy) {
+        let counts = Self::count(&agents);
+        let mut order: Vec<(&Key, &Agent)> = agents
+            .map
+            .iter()
+            .filter(|(_, a)| request.state.is_none_or(|s| a.current() == s))
+            .filter(|(k, a)| request.after.as_ref().is_none_or(|p| p.is_before(a.current(), &k.service, &k.instance)))
+            .collect();
+        fn position<'k>((k, a): &(&'k Key, &Agent)) -> (std::cmp::Reverse<HealthState>, &'k str, &'k str) {
+            (std::cmp::Reverse(a.current()), &k.service, &k.instance)
+        }
+        let limit = request.limit.max(1);
+        let more = order.len() > limit;
+        if more {
+            order.select_nth_unstable_by(limit - 1, |x, y| position(x).cmp(&position(y)));
+            order.truncate(limit);
+        }
+        order.sort_unstable_by(|x, y| position(x).cmp(&position(y)));
+        let next =
+            order.last().filter(|_| more).map(|(k, a)| Position::of(a.current(), &k.service, &k.instance).encode());
+        let views = order.iter().map(|(k, a)| self.view(k, a, at)).collect();
+        AgentPage { counts, agents: views, next }
+    }
+
+    fn count(agents: &Agents) -> AgentCounts {
+        let mut c = AgentCounts { total: agents.map.len(), untracked: agents.untracked, ..Default::default() };
+        for a in agents.map.values() {
+            match a.current() {
                 HealthState::Healthy => c.healthy += 1,
                 HealthState::Degraded => c.degraded += 1,
                 HealthState::Unhealthy => c.unhealthy += 1,
@@ -404,6 +437,11 @@ impl AgentTracker {
             }
         }
         c
+    }
+
+    /// How many instances are in each state.
+    pub fn counts(&self) -> AgentCounts {
+        Self::count(&self.lock())
     }
 }
 

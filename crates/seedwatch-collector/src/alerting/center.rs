@@ -1,7 +1,9 @@
 //! The set of active alerts, and their delivery: a new alert goes out at once; active alerts
 //! are re-sent to Alertmanager every `resend_interval`; a resolved one goes out once with its
 //! `endsAt`. Nothing here blocks: deliveries that find a destination's queue full are dropped
-//! and counted (the alert stays active and goes out with the next re-send).
+//! and counted (the alert stays active and goes out with the next re-send). Bounded: at most
+//! `max_active` alerts (new ones beyond are dropped and counted), label values cut to
+//! `limits.max_string_bytes` and annotations to four times that.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -12,7 +14,11 @@ use super::config::AlertingConfig;
 use super::records::alert_records;
 use super::sinks::{self, Sink, SinkHandle};
 use crate::derived_metrics::{CounterFamily, DerivedRegistry, GaugeFamily, SeriesLimits};
+use crate::limits::{StringCap, StringKind};
 use crate::processors::LogEmitter;
+
+/// Annotations (summary, description with reasons) may be this many times the string cap.
+const ANNOTATION_CAP_FACTOR: usize = 4;
 
 /// Raises, re-sends and resolves alerts.
 #[derive(Debug)]
@@ -24,6 +30,9 @@ pub struct AlertCenter {
     last_resend: Mutex<Instant>,
     active_gauge: Arc<GaugeFamily>,
     notifications: Arc<CounterFamily>,
+    dropped: Arc<CounterFamily>,
+    last_full_warning: Mutex<Option<Instant>>,
+    strings: StringCap,
 }
 
 impl AlertCenter {
@@ -38,6 +47,12 @@ impl AlertCenter {
         );
         let active_gauge =
             registry.gauge("seedwatch_alerts_active", "Alerts firing, by alertname", &["alertname"], limits);
+        let dropped = registry.counter(
+            "seedwatch_alerts_dropped",
+            "New alerts not raised because alerting.max_active alerts were already active, by alertname",
+            &["alertname"],
+            limits,
+        );
         let mut sinks = Vec::new();
         let am = &config.alertmanager;
         if !am.url.is_empty() {
@@ -61,6 +76,9 @@ impl AlertCenter {
             last_resend: Mutex::new(Instant::now()),
             active_gauge,
             notifications,
+            dropped,
+            last_full_warning: Mutex::new(None),
+            strings: registry.strings().clone(),
         }))
     }
 
@@ -73,26 +91,54 @@ impl AlertCenter {
         self.active.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Raises `alert`; if it is already active only its annotations are updated (they go out
-    /// with the next re-send).
-    pub fn fire(&self, alert: Alert) {
-        let fresh = {
-            let mut active = self.lock();
-            match active.get_mut(&alert.fingerprint()) {
-                Some(existing) => {
-                    existing.annotations = alert.annotations;
-                    None
-                }
-                None => {
-                    active.insert(alert.fingerprint(), alert.clone());
-                    self.count_active(&active, alert.name());
-                    Some(alert)
-                }
+    /// Cuts label values and annotations to their caps.
+    fn bounded(&self, mut alert: Alert) -> Alert {
+        let annotation_cap = self.strings.max().saturating_mul(ANNOTATION_CAP_FACTOR);
+        for value in alert.labels.values_mut() {
+            if value.len() > self.strings.max() {
+                *value = self.strings.owned(value, StringKind::Alert);
             }
-        };
-        if let Some(alert) = fresh {
-            tracing::warn!(alert = %alert.name(), labels = ?alert.labels, "alert firing");
-            self.deliver(vec![alert], false);
+        }
+        for value in alert.annotations.values_mut() {
+            if value.len() > annotation_cap {
+                *value = self.strings.cap_to(value, annotation_cap, StringKind::Alert).into_owned();
+            }
+        }
+        alert
+    }
+
+    /// Raises `alert`; if it is already active only its annotations are updated (they go out
+    /// with the next re-send). While `max_active` alerts are active a new one is dropped and
+    /// counted.
+    pub fn fire(&self, alert: Alert) {
+        let alert = self.bounded(alert);
+        let key = alert.fingerprint();
+        {
+            let mut active = self.lock();
+            if let Some(existing) = active.get_mut(&key) {
+                existing.annotations = alert.annotations;
+                return;
+            }
+            if active.len() >= self.config.max_active {
+                drop(active);
+                self.dropped.inc(&[alert.name()], 1.0);
+                self.warn_full(&alert);
+                return;
+            }
+            active.insert(key, alert.clone());
+            self.count_active(&active, alert.name());
+        }
+        tracing::warn!(alert = %alert.name(), labels = ?alert.labels, "alert firing");
+        self.deliver(vec![alert], false);
+    }
+
+    /// Logs that alerts are being dropped, at most once a minute.
+    fn warn_full(&self, alert: &Alert) {
+        let mut last = self.last_full_warning.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(60)) {
+            *last = Some(Instant::now());
+            tracing::warn!(alert = %alert.name(), labels = ?alert.labels, max_active = self.config.max_active,
+                "alerts not raised: alerting.max_active alerts are active (counted in seedwatch_alerts_dropped_total)");
         }
     }
 

@@ -28,6 +28,10 @@ pub struct AlertingConfig {
     /// stay active and are re-sent).
     #[serde(default = "default_queue_capacity")]
     pub queue_capacity: usize,
+    /// Alerts active at once; beyond it new alerts are dropped and counted
+    /// (`seedwatch_alerts_dropped_total`), active ones are kept.
+    #[serde(default = "default_max_active")]
+    pub max_active: usize,
 }
 
 impl Default for AlertingConfig {
@@ -38,12 +42,16 @@ impl Default for AlertingConfig {
             log_records: true,
             retry: RetryConfig::default(),
             queue_capacity: default_queue_capacity(),
+            max_active: default_max_active(),
         }
     }
 }
 
 fn default_queue_capacity() -> usize {
     1000
+}
+fn default_max_active() -> usize {
+    20_000
 }
 
 /// Alertmanager (`POST {url}/api/v2/alerts`).
@@ -147,6 +155,13 @@ impl AlertingConfig {
         }
         if self.queue_capacity == 0 {
             problems.push(Problem::found_expected("alerting.queue_capacity", 0, "at least 1"));
+        }
+        if self.max_active == 0 || self.max_active > 1_000_000 {
+            problems.push(Problem::found_expected(
+                "alerting.max_active",
+                self.max_active,
+                "a number of alerts between 1 and 1000000",
+            ));
         }
     }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use bytesize::ByteSize;
 use serde::Deserialize;
 
 use super::period::Period;
@@ -55,12 +56,22 @@ pub struct StoreConfig {
     /// Spend is written this often: a crash loses at most this much.
     #[serde(default = "default_flush_interval", with = "humantime_serde")]
     pub flush_interval: Duration,
-    /// A span already charged is not charged again (a client's retry) within this window.
+    /// A span is charged at most once, remembered this long after its end time; spans that
+    /// ended longer ago than this when they arrive are not charged at all (counted).
     #[serde(default = "default_dedupe_window", with = "humantime_serde")]
     pub dedupe_window: Duration,
-    /// Span ids remembered for that at most; the oldest are forgotten first.
-    #[serde(default = "default_max_dedupe")]
-    pub max_dedupe_entries: usize,
+    /// Spans ending further than this in the future (the sender's clock is off) are not
+    /// charged (counted).
+    #[serde(default = "default_max_clock_skew", with = "humantime_serde")]
+    pub max_clock_skew: Duration,
+    /// Memory for the marks of recently charged spans (about 16 bytes each); older marks are
+    /// looked up on disk.
+    #[serde(default = "default_dedupe_memory")]
+    pub dedupe_memory: ByteSize,
+    /// Disk for the marks (about 24 bytes each); beyond it the oldest are forgotten early and
+    /// the window shrinks (`seedwatch_budget_dedupe_window_seconds` shows it).
+    #[serde(default = "default_dedupe_max_disk")]
+    pub dedupe_max_disk: ByteSize,
 }
 
 impl Default for StoreConfig {
@@ -69,8 +80,25 @@ impl Default for StoreConfig {
             path: default_path(),
             flush_interval: default_flush_interval(),
             dedupe_window: default_dedupe_window(),
-            max_dedupe_entries: default_max_dedupe(),
+            max_clock_skew: default_max_clock_skew(),
+            dedupe_memory: default_dedupe_memory(),
+            dedupe_max_disk: default_dedupe_max_disk(),
         }
+    }
+}
+
+/// Memory per mark held in memory (a 64-bit fingerprint in a hash set, with its slack).
+pub(super) const MEMORY_BYTES_PER_MARK: u64 = 16;
+
+impl StoreConfig {
+    /// Marks held in memory at most.
+    pub(super) fn max_memory_marks(&self) -> usize {
+        (self.dedupe_memory.as_u64() / MEMORY_BYTES_PER_MARK) as usize
+    }
+
+    /// Marks kept on disk at most.
+    pub(super) fn max_disk_marks(&self) -> u64 {
+        self.dedupe_max_disk.as_u64() / super::store::BYTES_PER_MARK
     }
 }
 
@@ -81,10 +109,16 @@ fn default_flush_interval() -> Duration {
     Duration::from_secs(1)
 }
 fn default_dedupe_window() -> Duration {
-    Duration::from_secs(3600)
+    Duration::from_secs(86_400)
 }
-fn default_max_dedupe() -> usize {
-    1_000_000
+fn default_max_clock_skew() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_dedupe_memory() -> ByteSize {
+    ByteSize::mib(32)
+}
+fn default_dedupe_max_disk() -> ByteSize {
+    ByteSize::gib(1)
 }
 
 /// One budget.
@@ -161,8 +195,36 @@ impl BudgetsConfig {
         if self.store.flush_interval < Duration::from_millis(10) {
             problems.push(Problem::new(format!("{path}.store.flush_interval"), "must be at least 10ms, e.g. 1s"));
         }
-        if self.store.max_dedupe_entries == 0 {
-            problems.push(Problem::new(format!("{path}.store.max_dedupe_entries"), "must be at least 1"));
+        let store = |k: &str| format!("{path}.store.{k}");
+        if self.store.dedupe_window < Duration::from_secs(60)
+            || self.store.dedupe_window > Duration::from_secs(90 * 86_400)
+        {
+            problems.push(Problem::found_expected(
+                store("dedupe_window"),
+                humantime::format_duration(self.store.dedupe_window),
+                "a duration between 1m and 90d, e.g. 24h",
+            ));
+        }
+        if self.store.max_clock_skew > self.store.dedupe_window {
+            problems.push(Problem::found_expected(
+                store("max_clock_skew"),
+                humantime::format_duration(self.store.max_clock_skew),
+                "at most dedupe_window, e.g. 5m",
+            ));
+        }
+        if self.store.dedupe_memory < ByteSize::kib(64) {
+            problems.push(Problem::found_expected(
+                store("dedupe_memory"),
+                self.store.dedupe_memory,
+                "at least 64KiB, e.g. 32MiB",
+            ));
+        }
+        if self.store.dedupe_max_disk < ByteSize::mib(1) {
+            problems.push(Problem::found_expected(
+                store("dedupe_max_disk"),
+                self.store.dedupe_max_disk,
+                "at least 1MiB, e.g. 1GiB",
+            ));
         }
         if !self.limits.is_empty() && self.store.path.as_os_str().is_empty() {
             problems.push(Problem::new(format!("{path}.store.path"), "a file for the budgets' spend is needed"));

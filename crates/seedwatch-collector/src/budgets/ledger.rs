@@ -2,7 +2,6 @@
 //! store every flush interval, evaluated every tick against thresholds and the burn-rate
 //! forecast, which raise and resolve alerts.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use hashbrown::HashMap;
@@ -10,8 +9,9 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
 use super::config::{BudgetConfig, BudgetsConfig, Scope};
+use super::dedupe::{Check, Dedupe, Verdict};
 use super::period::Window;
-use super::store::{SpanKey, SpendStore, StoreError};
+use super::store::{BUCKET_SECS, Mark, SpanKey, SpendStore, StoreError, bucket_of};
 use crate::alerting::{Alert, AlertCenter, severity};
 use crate::derived_metrics::{CounterFamily, GaugeFamily};
 
@@ -25,6 +25,8 @@ pub const FORECAST_ALERT: &str = "LLMBudgetForecastExhaustion";
 pub struct Charge<'a> {
     /// Trace and span id: a span is charged once.
     pub key: SpanKey,
+    /// When the span ended (Unix nanoseconds): the window of replay protection is by end time.
+    pub end_unix_nano: u64,
     /// USD.
     pub cost: f64,
     /// Provider.
@@ -50,10 +52,16 @@ pub struct BudgetMetrics {
     pub ratio: Arc<GaugeFamily>,
     /// `{ns}_budget_forecast_exhaustion_timestamp_seconds{budget}` (absent without a forecast).
     pub forecast: Arc<GaugeFamily>,
-    /// `seedwatch_budget_spans_total{outcome}`: charged, duplicate.
+    /// `seedwatch_budget_spans_total{outcome}`: charged, duplicate, too_old, future,
+    /// lookup_failed.
     pub spans: Arc<CounterFamily>,
     /// `seedwatch_budget_store_errors_total`.
     pub store_errors: Arc<CounterFamily>,
+    /// `seedwatch_budget_dedupe_window_seconds`: how far back (by end time) spans are charged
+    /// at most once now.
+    pub dedupe_window: Arc<GaugeFamily>,
+    /// `seedwatch_budget_dedupe_memory_marks`: marks of charged spans held in memory.
+    pub dedupe_memory: Arc<GaugeFamily>,
 }
 
 /// One budget as `GET /api/v1/budgets` shows it.
@@ -94,14 +102,14 @@ struct Budget {
     firing: Vec<String>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
     budgets: Vec<Budget>,
-    charged: HashMap<SpanKey, i64>,
-    order: VecDeque<(SpanKey, i64)>,
+    dedupe: Dedupe,
     /// Spend not yet written, by (index into `budgets`, period start).
     pending: HashMap<(usize, i64), f64>,
-    pending_keys: Vec<(SpanKey, i64)>,
+    /// The bucket before which marks were last forgotten on disk.
+    forgotten_before: i64,
 }
 
 /// The budgets with their spend.
@@ -140,7 +148,7 @@ impl Budgets {
         now: f64,
     ) -> Result<Budgets, StoreError> {
         let tz = TimeZone::get(&config.timezone).unwrap_or(TimeZone::UTC);
-        let snapshot = store.load(now as i64)?;
+        let snapshot = store.load(config.store.max_memory_marks() / 2)?;
         let budgets = config
             .limits
             .iter()
@@ -158,14 +166,14 @@ impl Budgets {
                 }
             })
             .collect();
-        let mut charged = HashMap::new();
-        let mut order: Vec<_> = snapshot.charged;
-        order.sort_by_key(|(_, until)| *until);
-        for (key, until) in &order {
-            charged.insert(*key, *until);
-        }
+        let dedupe = Dedupe::new(
+            &snapshot,
+            config.store.dedupe_window.as_secs() as i64,
+            config.store.max_clock_skew.as_secs() as i64,
+            config.store.max_memory_marks(),
+        );
         let needs_resource = config.limits.values().any(|b| !b.scope.resource.is_empty());
-        let state = State { budgets, charged, order: order.into(), ..Default::default() };
+        let state = State { budgets, dedupe, pending: HashMap::new(), forgotten_before: i64::MIN };
         let budgets = Budgets {
             config,
             tz,
@@ -176,7 +184,7 @@ impl Budgets {
             alerts,
             needs_resource,
         };
-        budgets.publish(&budgets.lock());
+        budgets.publish(&budgets.lock(), now);
         Ok(budgets)
     }
 
@@ -194,29 +202,47 @@ impl Budgets {
         self.config.store.flush_interval
     }
 
-    /// Charges LLM calls at `now` (Unix seconds); a span charged before (within the dedupe
-    /// window) is skipped.
+    /// Charges LLM calls at `now` (Unix seconds). A span charged before is not charged again;
+    /// one outside the replay-protection window is not charged at all (see `dedupe`).
     pub fn charge_all(&self, charges: &[Charge<'_>], now: f64) {
         if charges.is_empty() {
             return;
         }
-        let (mut fresh, mut duplicate) = (0u64, 0u64);
-        let until = now as i64 + self.config.store.dedupe_window.as_secs() as i64;
+        let mut outcomes = [0u64; Verdict::ALL.len()];
+        let mut lookup_failed = 0u64;
+        let mut count = |v: Verdict| outcomes[v as usize] += 1;
         let mut state = self.lock();
-        let State { budgets, charged, order, pending, pending_keys } = &mut *state;
-        for c in charges {
-            if charged.contains_key(&c.key) {
-                duplicate += 1;
-                continue;
+        let mut fresh: Vec<usize> = Vec::new();
+        let mut ask: Vec<(usize, Mark)> = Vec::new();
+        for (i, c) in charges.iter().enumerate() {
+            match state.dedupe.check(&c.key, c.end_unix_nano, now as i64) {
+                Check::Decided(Verdict::Fresh, Some(mark)) if state.dedupe.record(mark) => fresh.push(i),
+                Check::Decided(Verdict::Fresh, _) => count(Verdict::Duplicate),
+                Check::Decided(verdict, _) => count(verdict),
+                Check::AskStore(mark) => ask.push((i, mark)),
             }
-            fresh += 1;
-            charged.insert(c.key, until);
-            order.push_back((c.key, until));
-            pending_keys.push((c.key, until));
-            while charged.len() > self.config.store.max_dedupe_entries {
-                let Some((old, _)) = order.pop_front() else { break };
-                charged.remove(&old);
+        }
+        if !ask.is_empty() {
+            let marks: Vec<Mark> = ask.iter().map(|(_, m)| *m).collect();
+            match self.store.contains(&marks) {
+                Ok(stored) => {
+                    for ((i, mark), stored) in ask.into_iter().zip(stored) {
+                        if !stored && state.dedupe.record(mark) {
+                            fresh.push(i);
+                        } else {
+                            count(Verdict::Duplicate);
+                        }
+                    }
+                }
+                Err(err) => {
+                    // Charging without knowing could charge twice; these are counted instead.
+                    tracing::error!(error = %err, spans = ask.len(), "cannot look up charged spans; not charging them");
+                    lookup_failed = ask.len() as u64;
+                }
             }
+        }
+        let State { budgets, pending, .. } = &mut *state;
+        for c in fresh.iter().map(|&i| &charges[i]) {
             if !(c.cost.is_finite() && c.cost > 0.0) {
                 continue;
             }
@@ -226,10 +252,13 @@ impl Budgets {
                 *pending.entry((i, b.window.start)).or_insert(0.0) += c.cost;
             }
         }
-        self.publish(&state);
+        outcomes[Verdict::Fresh as usize] += fresh.len() as u64;
+        self.publish(&state, now);
         drop(state);
-        self.metrics.spans.inc(&["charged"], fresh as f64);
-        self.metrics.spans.inc(&["duplicate"], duplicate as f64);
+        for (verdict, n) in Verdict::ALL.into_iter().zip(outcomes) {
+            self.metrics.spans.inc(&[verdict.as_str()], n as f64);
+        }
+        self.metrics.spans.inc(&["lookup_failed"], lookup_failed as f64);
     }
 
     /// Starts the next period when the current one has ended.
@@ -240,34 +269,50 @@ impl Budgets {
         }
     }
 
-    fn publish(&self, state: &State) {
+    fn publish(&self, state: &State, now: f64) {
         for b in &state.budgets {
             self.metrics.spent.set(&[&b.name], b.spent);
             self.metrics.ratio.set(&[&b.name], b.spent / b.cfg.limit_usd);
         }
+        self.metrics.dedupe_window.set(&[], state.dedupe.effective_window(now as i64) as f64);
+        self.metrics.dedupe_memory.set(&[], state.dedupe.entries() as f64);
     }
 
-    /// Writes what was charged since the last flush; on failure it is kept for the next one.
+    /// Writes what was charged since the last flush, with the marks of the spans charged, and
+    /// forgets marks that left the window; on failure it is kept for the next one. Blocks on
+    /// disk: call it off the async workers.
     pub fn flush(&self, now: f64) {
         let _one_at_a_time = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
-        let (pending, keys, named) = {
+        let (pending, named, marks, forget_before) = {
             let mut state = self.lock();
+            let forget_before = bucket_of(state.dedupe.oldest_charged(now as i64));
+            // Idle: forget expired marks about once a minute, not at every flush.
+            let expiry_due = forget_before >= state.forgotten_before.saturating_add(6 * BUCKET_SECS);
+            let marks = state.dedupe.take_pending();
+            if state.pending.is_empty() && marks.is_empty() && !expiry_due {
+                return;
+            }
             let pending = std::mem::take(&mut state.pending);
             let named: Vec<_> =
                 pending.iter().map(|((i, start), v)| ((state.budgets[*i].name.clone(), *start), *v)).collect();
-            (pending, std::mem::take(&mut state.pending_keys), named)
+            (pending, named, marks, forget_before)
         };
-        if named.is_empty() && keys.is_empty() {
-            return;
-        }
-        if let Err(err) = self.store.commit(&named, &keys, now as i64) {
-            tracing::error!(error = %err, "budget spend not written; kept for the next flush");
-            self.metrics.store_errors.inc(&[], 1.0);
-            let mut state = self.lock();
-            for (k, v) in pending {
-                *state.pending.entry(k).or_insert(0.0) += v;
+        match self.store.commit(&named, &marks, forget_before, self.config.store.max_disk_marks()) {
+            Ok(cutoff) => {
+                let mut state = self.lock();
+                state.forgotten_before = forget_before;
+                state.dedupe.committed(&marks, cutoff, now as i64);
+                self.publish(&state, now);
             }
-            state.pending_keys.extend(keys);
+            Err(err) => {
+                tracing::error!(error = %err, "budget spend not written; kept for the next flush");
+                self.metrics.store_errors.inc(&[], 1.0);
+                let mut state = self.lock();
+                for (k, v) in pending {
+                    *state.pending.entry(k).or_insert(0.0) += v;
+                }
+                state.dedupe.restore_pending(marks);
+            }
         }
     }
 
@@ -310,7 +355,7 @@ impl Budgets {
                 }
                 b.firing = want.into_iter().map(|(id, _)| id).collect();
             }
-            self.publish(&state);
+            self.publish(&state, now);
         }
         if let Some(alerts) = &self.alerts {
             for (budget, id, why) in resolve {

@@ -1,25 +1,59 @@
-//! Where budget spend survives restarts. One small trait, so that several collector replicas
-//! can later share budgets through another store (Redis); redb (embedded, transactional) is
-//! the one shipped. A commit writes spend deltas and the ids of the spans they came from in
-//! one transaction, so after a crash neither is ahead of the other.
+//! Where budget spend and the marks of charged spans survive restarts. One small trait, so that
+//! several collector replicas can later share budgets through another store (Redis); redb
+//! (embedded, transactional) is the one shipped. A commit writes spend deltas and the marks of
+//! the spans they came from in one transaction, so after a crash neither is ahead of the other.
+//!
+//! Marks are kept per 10-second bucket of span end time, one redb table per bucket, so that
+//! forgetting a bucket is dropping a table (milliseconds) rather than deleting its rows one by
+//! one (minutes for a million rows).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle, WriteTransaction};
 
 /// Identity of a charged span: trace id and span id.
 pub type SpanKey = [u8; 24];
 
+/// Seconds of span end time per bucket of marks.
+pub const BUCKET_SECS: i64 = 10;
+
+/// The bucket (its first second) a span that ended at `end_unix` falls in.
+pub fn bucket_of(end_unix: i64) -> i64 {
+    end_unix.div_euclid(BUCKET_SECS) * BUCKET_SECS
+}
+
+/// A charged span as remembered: the bucket of its end time and a keyed 64-bit hash of its
+/// trace and span id (two spans ending in the same 10 s are mistaken for each other with
+/// probability n/2^64 for n spans in that bucket).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Mark {
+    /// First second (Unix) of the bucket.
+    pub bucket: i64,
+    /// xxh3 of the span's ids under the store's seed.
+    pub fingerprint: u64,
+}
+
+/// Disk bytes per mark in the redb store, measured (22.5 B with random fingerprints), rounded up.
+pub const BYTES_PER_MARK: u64 = 24;
+
 /// (budget, period start in Unix seconds) → spent USD.
 const SPEND: TableDefinition<(&str, i64), f64> = TableDefinition::new("spend");
-/// (Unix second until which the batch is remembered, sequence) → the span keys charged in one
-/// flush, each followed by its own expiry (24 + 8 bytes). One row per flush, not per span:
-/// inserting each span's key into the B-tree cost more than deriving the span.
-const CHARGED: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("charged_batches");
-/// Bytes per charged span in a batch.
-const ENTRY: usize = 32;
+/// `seed`, `cutoff`, `total`.
+const META: TableDefinition<&str, i64> = TableDefinition::new("meta");
+/// Bucket → marks in it.
+const BUCKETS: TableDefinition<i64, u64> = TableDefinition::new("mark_buckets");
+/// The table of an earlier version (span keys per flush, by expiry); dropped on open.
+const LEGACY_CHARGED: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("charged_batches");
+
+fn bucket_table(bucket: i64) -> String {
+    format!("marks/{bucket}")
+}
+
+fn marks_table(name: &str) -> TableDefinition<'_, u64, ()> {
+    TableDefinition::new(name)
+}
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -31,21 +65,37 @@ pub struct StoreError {
     pub message: String,
 }
 
-/// What a store holds.
+/// What a store holds, as loaded at start.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Snapshot {
     /// Spend per (budget, period start).
     pub spend: HashMap<(String, i64), f64>,
-    /// Spans charged and still remembered, with their expiry.
-    pub charged: Vec<(SpanKey, i64)>,
+    /// The seed of the marks' fingerprints.
+    pub seed: u64,
+    /// Buckets before this were forgotten (window passed, or the disk cap).
+    pub cutoff: i64,
+    /// The newest buckets, whole, with their fingerprints.
+    pub recent: Vec<(i64, Vec<u64>)>,
+    /// Every bucket from this one on is in `recent`; older ones are only on disk.
+    pub recent_from: i64,
 }
 
-/// Durable budget spend.
+/// Durable budget spend and marks of charged spans.
 pub trait SpendStore: Send + Sync + std::fmt::Debug {
-    /// Everything stored, without span keys expired at `now`.
-    fn load(&self, now: i64) -> Result<Snapshot, StoreError>;
-    /// Adds `deltas` to the spend and remembers `charged`, atomically; forgets keys expired at `now`.
-    fn commit(&self, deltas: &[((String, i64), f64)], charged: &[(SpanKey, i64)], now: i64) -> Result<(), StoreError>;
+    /// Spend, the seed, the cutoff, and the newest whole buckets of marks, at most `max_marks`.
+    fn load(&self, max_marks: usize) -> Result<Snapshot, StoreError>;
+    /// Whether each mark is stored.
+    fn contains(&self, marks: &[Mark]) -> Result<Vec<bool>, StoreError>;
+    /// Adds `deltas` to the spend and stores `marks`, atomically; forgets buckets before
+    /// `forget_before`, then the oldest buckets while more than `max_marks` are kept. Returns
+    /// the cutoff in force afterwards (buckets before it are forgotten).
+    fn commit(
+        &self,
+        deltas: &[((String, i64), f64)],
+        marks: &[Mark],
+        forget_before: i64,
+        max_marks: u64,
+    ) -> Result<i64, StoreError>;
 }
 
 /// The embedded store.
@@ -65,43 +115,107 @@ impl RedbStore {
         }
         let db = Database::create(path).map_err(|e| fail(format!("cannot open: {e}")))?;
         let store = RedbStore { db, path: name };
-        // Create the tables so that a first `load` finds them.
-        store.commit(&[], &[], 0)?;
+        store.prepare()?;
         Ok(store)
     }
 
     fn fail(&self, message: impl std::fmt::Display) -> StoreError {
         StoreError { path: self.path.clone(), message: message.to_string() }
     }
+
+    /// Creates the tables and the seed; drops what an earlier version kept.
+    fn prepare(&self) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.fail(e))?;
+        tx.open_table(SPEND).map_err(|e| self.fail(e))?;
+        tx.open_table(BUCKETS).map_err(|e| self.fail(e))?;
+        {
+            let mut meta = tx.open_table(META).map_err(|e| self.fail(e))?;
+            if meta.get("seed").map_err(|e| self.fail(e))?.is_none() {
+                meta.insert("seed", fastrand::i64(..)).map_err(|e| self.fail(e))?;
+            }
+        }
+        let legacy = tx.list_tables().map_err(|e| self.fail(e))?.any(|t| t.name() == LEGACY_CHARGED.name());
+        if legacy {
+            tx.delete_table(LEGACY_CHARGED).map_err(|e| self.fail(e))?;
+        }
+        tx.commit().map_err(|e| self.fail(e))
+    }
+
+    /// Drops one bucket's table and row; returns how many marks it held.
+    fn forget_bucket(&self, tx: &WriteTransaction, bucket: i64) -> Result<u64, StoreError> {
+        let name = bucket_table(bucket);
+        tx.delete_table(marks_table(&name)).map_err(|e| self.fail(e))?;
+        let mut buckets = tx.open_table(BUCKETS).map_err(|e| self.fail(e))?;
+        Ok(buckets.remove(bucket).map_err(|e| self.fail(e))?.map_or(0, |v| v.value()))
+    }
 }
 
 impl SpendStore for RedbStore {
-    fn load(&self, now: i64) -> Result<Snapshot, StoreError> {
+    fn load(&self, max_marks: usize) -> Result<Snapshot, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.fail(e))?;
-        let mut snap = Snapshot::default();
+        let mut snap = Snapshot { recent_from: i64::MIN, ..Default::default() };
         let spend = tx.open_table(SPEND).map_err(|e| self.fail(e))?;
         for row in spend.iter().map_err(|e| self.fail(e))? {
             let (k, v) = row.map_err(|e| self.fail(e))?;
             let (budget, start) = k.value();
             snap.spend.insert((budget.to_owned(), start), v.value());
         }
-        let charged = tx.open_table(CHARGED).map_err(|e| self.fail(e))?;
-        for row in charged.range((now, u64::MAX)..).map_err(|e| self.fail(e))? {
-            let (_, batch) = row.map_err(|e| self.fail(e))?;
-            for entry in batch.value().chunks_exact(ENTRY) {
-                let (key, until) = entry.split_at(24);
-                if let (Ok(key), Ok(until)) = (SpanKey::try_from(key), <[u8; 8]>::try_from(until)) {
-                    let until = i64::from_le_bytes(until);
-                    if until > now {
-                        snap.charged.push((key, until));
-                    }
+        let meta = tx.open_table(META).map_err(|e| self.fail(e))?;
+        let get = |key: &str| meta.get(key).map(|v| v.map(|v| v.value()));
+        snap.seed = get("seed").map_err(|e| self.fail(e))?.unwrap_or_default() as u64;
+        snap.cutoff = get("cutoff").map_err(|e| self.fail(e))?.unwrap_or(i64::MIN);
+        let buckets = tx.open_table(BUCKETS).map_err(|e| self.fail(e))?;
+        let mut loaded = 0usize;
+        for row in buckets.iter().map_err(|e| self.fail(e))?.rev() {
+            let (bucket, count) = row.map_err(|e| self.fail(e))?;
+            let (bucket, count) = (bucket.value(), count.value() as usize);
+            if loaded + count > max_marks {
+                snap.recent_from = bucket + BUCKET_SECS;
+                break;
+            }
+            let name = bucket_table(bucket);
+            let mut fingerprints = Vec::with_capacity(count);
+            if let Ok(table) = tx.open_table(marks_table(&name)) {
+                for row in table.iter().map_err(|e| self.fail(e))? {
+                    fingerprints.push(row.map_err(|e| self.fail(e))?.0.value());
                 }
             }
+            loaded += fingerprints.len();
+            snap.recent.push((bucket, fingerprints));
         }
         Ok(snap)
     }
 
-    fn commit(&self, deltas: &[((String, i64), f64)], charged: &[(SpanKey, i64)], now: i64) -> Result<(), StoreError> {
+    fn contains(&self, marks: &[Mark]) -> Result<Vec<bool>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.fail(e))?;
+        let mut open: Option<(i64, Option<redb::ReadOnlyTable<u64, ()>>)> = None;
+        let mut found = Vec::with_capacity(marks.len());
+        for mark in marks {
+            if open.as_ref().is_none_or(|(b, _)| *b != mark.bucket) {
+                let name = bucket_table(mark.bucket);
+                let table = match tx.open_table(marks_table(&name)) {
+                    Ok(t) => Some(t),
+                    Err(redb::TableError::TableDoesNotExist(_)) => None,
+                    Err(e) => return Err(self.fail(e)),
+                };
+                open = Some((mark.bucket, table));
+            }
+            let hit = match open.as_ref().and_then(|(_, t)| t.as_ref()) {
+                Some(t) => t.get(mark.fingerprint).map_err(|e| self.fail(e))?.is_some(),
+                None => false,
+            };
+            found.push(hit);
+        }
+        Ok(found)
+    }
+
+    fn commit(
+        &self,
+        deltas: &[((String, i64), f64)],
+        marks: &[Mark],
+        forget_before: i64,
+        max_marks: u64,
+    ) -> Result<i64, StoreError> {
         let tx = self.db.begin_write().map_err(|e| self.fail(e))?;
         {
             let mut spend = tx.open_table(SPEND).map_err(|e| self.fail(e))?;
@@ -110,47 +224,132 @@ impl SpendStore for RedbStore {
                 let old = spend.get(key).map_err(|e| self.fail(e))?.map_or(0.0, |v| v.value());
                 spend.insert(key, old + delta).map_err(|e| self.fail(e))?;
             }
-            let mut table = tx.open_table(CHARGED).map_err(|e| self.fail(e))?;
-            table.retain_in(..(now, u64::MAX), |_, _| false).map_err(|e| self.fail(e))?;
-            if !charged.is_empty() {
-                // Flushes are serialised and each is a durable commit: nanoseconds never repeat.
-                let seq = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos() as u64);
-                let until = charged.iter().map(|(_, u)| *u).max().unwrap_or(now);
-                let mut batch = Vec::with_capacity(charged.len() * ENTRY);
-                for (key, until) in charged {
-                    batch.extend_from_slice(key);
-                    batch.extend_from_slice(&until.to_le_bytes());
-                }
-                table.insert((until, seq), batch.as_slice()).map_err(|e| self.fail(e))?;
-            }
         }
-        tx.commit().map_err(|e| self.fail(e))
+        let mut cutoff = {
+            let meta = tx.open_table(META).map_err(|e| self.fail(e))?;
+            meta.get("cutoff").map_err(|e| self.fail(e))?.map_or(i64::MIN, |v| v.value()).max(forget_before)
+        };
+        let mut sorted = marks.to_vec();
+        sorted.sort_unstable();
+        let mut added: BTreeMap<i64, u64> = BTreeMap::new();
+        for group in sorted.chunk_by(|a, b| a.bucket == b.bucket) {
+            let bucket = group[0].bucket;
+            if bucket < cutoff {
+                continue;
+            }
+            let name = bucket_table(bucket);
+            let mut table = tx.open_table(marks_table(&name)).map_err(|e| self.fail(e))?;
+            let mut new = 0;
+            for m in group {
+                new += u64::from(table.insert(m.fingerprint, ()).map_err(|e| self.fail(e))?.is_none());
+            }
+            added.insert(bucket, new);
+        }
+        let mut total = {
+            let mut buckets = tx.open_table(BUCKETS).map_err(|e| self.fail(e))?;
+            for (bucket, new) in &added {
+                let old = buckets.get(*bucket).map_err(|e| self.fail(e))?.map_or(0, |v| v.value());
+                buckets.insert(*bucket, old + new).map_err(|e| self.fail(e))?;
+            }
+            let mut total = 0u64;
+            for row in buckets.iter().map_err(|e| self.fail(e))? {
+                total += row.map_err(|e| self.fail(e))?.1.value();
+            }
+            total
+        };
+        loop {
+            let oldest = {
+                let buckets = tx.open_table(BUCKETS).map_err(|e| self.fail(e))?;
+                let first = buckets.first().map_err(|e| self.fail(e))?;
+                first.map(|(b, _)| b.value())
+            };
+            let Some(oldest) = oldest else { break };
+            if oldest >= forget_before && total <= max_marks {
+                break;
+            }
+            total = total.saturating_sub(self.forget_bucket(&tx, oldest)?);
+            cutoff = cutoff.max(oldest + BUCKET_SECS);
+        }
+        {
+            let mut meta = tx.open_table(META).map_err(|e| self.fail(e))?;
+            meta.insert("cutoff", cutoff).map_err(|e| self.fail(e))?;
+        }
+        tx.commit().map_err(|e| self.fail(e))?;
+        Ok(cutoff)
     }
 }
 
-/// A store in memory (tests, and a future replica-less mode); nothing survives the process.
+/// A store in memory (tests); nothing survives the process.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    inner: Mutex<Snapshot>,
+    inner: Mutex<MemoryInner>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryInner {
+    spend: HashMap<(String, i64), f64>,
+    marks: BTreeMap<i64, HashSet<u64>>,
+    cutoff: Option<i64>,
+}
+
+impl MemoryStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl SpendStore for MemoryStore {
-    fn load(&self, now: i64) -> Result<Snapshot, StoreError> {
-        let mut snap = self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        snap.charged.retain(|(_, until)| *until > now);
+    fn load(&self, max_marks: usize) -> Result<Snapshot, StoreError> {
+        let inner = self.lock();
+        let mut snap = Snapshot {
+            spend: inner.spend.clone(),
+            seed: 0x5eed,
+            cutoff: inner.cutoff.unwrap_or(i64::MIN),
+            recent_from: i64::MIN,
+            ..Default::default()
+        };
+        let mut loaded = 0;
+        for (bucket, set) in inner.marks.iter().rev() {
+            if loaded + set.len() > max_marks {
+                snap.recent_from = bucket + BUCKET_SECS;
+                break;
+            }
+            loaded += set.len();
+            snap.recent.push((*bucket, set.iter().copied().collect()));
+        }
         Ok(snap)
     }
 
-    fn commit(&self, deltas: &[((String, i64), f64)], charged: &[(SpanKey, i64)], now: i64) -> Result<(), StoreError> {
-        let mut snap = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+    fn contains(&self, marks: &[Mark]) -> Result<Vec<bool>, StoreError> {
+        let inner = self.lock();
+        Ok(marks.iter().map(|m| inner.marks.get(&m.bucket).is_some_and(|s| s.contains(&m.fingerprint))).collect())
+    }
+
+    fn commit(
+        &self,
+        deltas: &[((String, i64), f64)],
+        marks: &[Mark],
+        forget_before: i64,
+        max_marks: u64,
+    ) -> Result<i64, StoreError> {
+        let mut inner = self.lock();
         for (key, delta) in deltas {
-            *snap.spend.entry(key.clone()).or_insert(0.0) += delta;
+            *inner.spend.entry(key.clone()).or_insert(0.0) += delta;
         }
-        snap.charged.retain(|(_, until)| *until > now);
-        snap.charged.extend_from_slice(charged);
-        Ok(())
+        let mut cutoff = inner.cutoff.unwrap_or(i64::MIN).max(forget_before);
+        for m in marks.iter().filter(|m| m.bucket >= cutoff) {
+            inner.marks.entry(m.bucket).or_default().insert(m.fingerprint);
+        }
+        let mut total: u64 = inner.marks.values().map(|s| s.len() as u64).sum();
+        while let Some((&oldest, _)) = inner.marks.first_key_value() {
+            if oldest >= forget_before && total <= max_marks {
+                break;
+            }
+            total -= inner.marks.remove(&oldest).map_or(0, |s| s.len() as u64);
+            cutoff = cutoff.max(oldest + BUCKET_SECS);
+        }
+        inner.cutoff = Some(cutoff);
+        Ok(cutoff)
     }
 }
 
@@ -158,27 +357,67 @@ impl SpendStore for MemoryStore {
 mod tests {
     use super::*;
 
+    fn mark(bucket: i64, fingerprint: u64) -> Mark {
+        Mark { bucket, fingerprint }
+    }
+
     fn roundtrip(store: &dyn SpendStore) {
-        let key = |n: u8| [n; 24];
-        store.commit(&[(("daily".into(), 100), 1.5)], &[(key(1), 50), (key(2), 500)], 10).expect("commit");
-        store.commit(&[(("daily".into(), 100), 0.25), (("weekly".into(), 7), 2.0)], &[], 60).expect("commit");
-        let snap = store.load(60).expect("load");
+        let first = store.load(100).expect("load");
+        assert_eq!((first.cutoff, first.recent.len()), (i64::MIN, 0), "a new store is empty");
+        let cutoff = store
+            .commit(&[(("daily".into(), 100), 1.5)], &[mark(10, 1), mark(20, 2), mark(20, 3)], 0, 100)
+            .expect("commit");
+        assert_eq!(cutoff, 0);
+        store
+            .commit(&[(("daily".into(), 100), 0.25), (("weekly".into(), 7), 2.0)], &[mark(20, 3)], 0, 100)
+            .expect("store");
+        let snap = store.load(100).expect("load");
         assert_eq!(snap.spend.get(&("daily".to_owned(), 100)), Some(&1.75));
         assert_eq!(snap.spend.get(&("weekly".to_owned(), 7)), Some(&2.0));
-        assert_eq!(snap.charged, vec![(key(2), 500)], "expired keys are forgotten");
+        let sizes: Vec<(i64, usize)> = snap.recent.iter().map(|(b, f)| (*b, f.len())).collect();
+        assert_eq!(sizes, [(20, 2), (10, 1)], "newest bucket first, a mark stored twice is one");
+        assert_eq!(snap.recent_from, i64::MIN, "everything fit");
+        assert_eq!(
+            store.contains(&[mark(20, 2), mark(20, 9), mark(30, 2), mark(10, 1)]).expect("store"),
+            [true, false, false, true]
+        );
+        // Only whole buckets are loaded, newest first, within the limit.
+        let partial = store.load(2).expect("load");
+        assert_eq!((partial.recent.len(), partial.recent_from), (1, 20));
+
+        // The window passes bucket 10; then the cap makes room by forgetting the oldest.
+        assert_eq!(store.commit(&[], &[], 20, 100).expect("store"), 20);
+        assert_eq!(store.contains(&[mark(10, 1), mark(20, 2)]).expect("store"), [false, true]);
+        assert_eq!(store.commit(&[], &[mark(30, 7), mark(40, 8)], 20, 2).expect("store"), 30);
+        assert_eq!(store.contains(&[mark(20, 2), mark(30, 7), mark(40, 8)]).expect("store"), [false, true, true]);
+        assert_eq!(store.load(100).expect("store").cutoff, 30, "the cutoff survives");
+        assert_eq!(store.commit(&[], &[mark(20, 5)], 20, 100).expect("store"), 30, "the cutoff never goes back");
     }
 
     #[test]
-    fn redb_store_keeps_spend_and_charged_spans_across_reopening() {
+    fn redb_store_keeps_spend_and_marks_across_reopening() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("sub/budgets.redb");
-        roundtrip(&RedbStore::open(&path).expect("open"));
+        let store = RedbStore::open(&path).expect("open");
+        let seed = store.load(0).expect("load").seed;
+        roundtrip(&store);
+        drop(store);
         let reopened = RedbStore::open(&path).expect("reopen");
-        assert_eq!(reopened.load(60).expect("load").spend.get(&("daily".to_owned(), 100)), Some(&1.75));
+        let snap = reopened.load(100).expect("load");
+        assert_eq!(snap.spend.get(&("daily".to_owned(), 100)), Some(&1.75));
+        assert_eq!(snap.seed, seed, "the fingerprint seed is kept");
+        assert_eq!(reopened.contains(&[mark(40, 8)]).expect("store"), [true]);
     }
 
     #[test]
     fn memory_store_behaves_the_same() {
         roundtrip(&MemoryStore::default());
+    }
+
+    #[test]
+    fn buckets_are_ten_seconds_of_end_time() {
+        assert_eq!(bucket_of(1_795_608_009), 1_795_608_000);
+        assert_eq!(bucket_of(1_795_608_010), 1_795_608_010);
+        assert_eq!(bucket_of(-1), -10);
     }
 }

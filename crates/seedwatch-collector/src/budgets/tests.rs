@@ -14,6 +14,8 @@ fn metrics(r: &DerivedRegistry) -> BudgetMetrics {
         forecast: r.gauge("forecast", "h", &["budget"], l),
         spans: r.counter("spans", "h", &["outcome"], l),
         store_errors: r.counter("errors", "h", &[], l),
+        dedupe_window: r.gauge("dedupe_window", "h", &[], l),
+        dedupe_memory: r.gauge("dedupe_memory", "h", &[], l),
     }
 }
 
@@ -22,7 +24,20 @@ fn config(yaml: &str) -> BudgetsConfig {
 }
 
 fn charge(n: u8, cost: f64, provider: &'static str) -> Charge<'static> {
-    Charge { key: [n; 24], cost, provider, model: "gpt-4o", service: "agent", workflow_type: None, resource: &[] }
+    charge_ending(n, cost, provider, NOON)
+}
+
+fn charge_ending(n: u8, cost: f64, provider: &'static str, end: f64) -> Charge<'static> {
+    Charge {
+        key: [n; 24],
+        end_unix_nano: (end * 1e9) as u64,
+        cost,
+        provider,
+        model: "gpt-4o",
+        service: "agent",
+        workflow_type: None,
+        resource: &[],
+    }
 }
 
 /// 2026-11-25T12:00:00Z.
@@ -119,29 +134,44 @@ fn the_forecast_is_the_period_average_rate_run_to_the_limit() {
 struct SharedStore(Arc<MemoryStore>);
 
 impl SpendStore for SharedStore {
-    fn load(&self, now: i64) -> Result<Snapshot, StoreError> {
-        self.0.load(now)
+    fn load(&self, max_marks: usize) -> Result<Snapshot, StoreError> {
+        self.0.load(max_marks)
     }
-    fn commit(&self, d: &[((String, i64), f64)], c: &[(SpanKey, i64)], now: i64) -> Result<(), StoreError> {
-        self.0.commit(d, c, now)
+    fn contains(&self, marks: &[Mark]) -> Result<Vec<bool>, StoreError> {
+        self.0.contains(marks)
+    }
+    fn commit(&self, d: &[((String, i64), f64)], m: &[Mark], before: i64, max: u64) -> Result<i64, StoreError> {
+        self.0.commit(d, m, before, max)
     }
 }
 
-/// Fails the first `n` commits.
+/// Fails the first `n` commits, and every lookup while `fail_lookups` is set.
 #[derive(Debug)]
-struct Flaky(Arc<MemoryStore>, std::sync::Mutex<u32>);
+struct Flaky(Arc<MemoryStore>, std::sync::Mutex<u32>, std::sync::atomic::AtomicBool);
+
+impl Flaky {
+    fn new(inner: Arc<MemoryStore>, failed_commits: u32) -> Self {
+        Flaky(inner, std::sync::Mutex::new(failed_commits), std::sync::atomic::AtomicBool::new(false))
+    }
+}
 
 impl SpendStore for Flaky {
-    fn load(&self, now: i64) -> Result<Snapshot, StoreError> {
-        self.0.load(now)
+    fn load(&self, max_marks: usize) -> Result<Snapshot, StoreError> {
+        self.0.load(max_marks)
     }
-    fn commit(&self, d: &[((String, i64), f64)], c: &[(SpanKey, i64)], now: i64) -> Result<(), StoreError> {
+    fn contains(&self, marks: &[Mark]) -> Result<Vec<bool>, StoreError> {
+        if self.2.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(StoreError { path: "flaky".into(), message: "read error".into() });
+        }
+        self.0.contains(marks)
+    }
+    fn commit(&self, d: &[((String, i64), f64)], m: &[Mark], before: i64, max: u64) -> Result<i64, StoreError> {
         let mut left = self.1.lock().unwrap_or_else(|p| p.into_inner());
         if *left > 0 {
             *left -= 1;
             return Err(StoreError { path: "flaky".into(), message: "disk full".into() });
         }
-        self.0.commit(d, c, now)
+        self.0.commit(d, m, before, max)
     }
 }
 
@@ -149,15 +179,134 @@ impl SpendStore for Flaky {
 fn a_failed_write_is_kept_and_written_with_the_next_flush() {
     let inner = Arc::new(MemoryStore::default());
     let registry = DerivedRegistry::default();
-    let store = Flaky(inner.clone(), std::sync::Mutex::new(1));
+    let store = Flaky::new(inner.clone(), 1);
     let b = Budgets::open(config("limits:\n  d: {limit_usd: 10}\n"), Box::new(store), metrics(&registry), None, NOON)
         .expect("open");
     b.charge_all(&[charge(1, 1.0, "openai")], NOON);
     b.flush(NOON);
-    assert!(inner.load(NOON as i64).expect("load").spend.is_empty(), "the first write failed");
+    assert!(inner.load(100).expect("load").spend.is_empty(), "the first write failed");
     b.charge_all(&[charge(2, 2.0, "openai")], NOON + 1.0);
     b.flush(NOON + 1.0);
-    let snap = inner.load(NOON as i64).expect("load");
+    let snap = inner.load(100).expect("load");
     assert_eq!(snap.spend.values().copied().collect::<Vec<_>>(), [3.0]);
-    assert_eq!(snap.charged.len(), 2);
+    assert_eq!(snap.recent.iter().map(|(_, f)| f.len()).sum::<usize>(), 2, "both spans' marks were written");
+}
+
+fn exposition(registry: &DerivedRegistry) -> String {
+    use crate::telemetry::Exposition;
+    let mut out = String::new();
+    registry.encode(&mut out, crate::telemetry::ExpositionFormat::Text004);
+    out
+}
+
+fn outcomes(registry: &DerivedRegistry) -> String {
+    exposition(registry).lines().filter(|l| l.starts_with("spans_total{")).collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn spans_ending_outside_the_window_are_never_charged() {
+    let registry = DerivedRegistry::default();
+    let yaml = "limits:\n  d: {limit_usd: 1000}\nstore: {dedupe_window: 1h, max_clock_skew: 5m}\n";
+    let b =
+        Budgets::open(config(yaml), Box::new(MemoryStore::default()), metrics(&registry), None, NOON).expect("open");
+    b.charge_all(
+        &[
+            charge_ending(1, 1.0, "openai", NOON - 3601.0),
+            charge_ending(2, 2.0, "openai", NOON + 301.0),
+            charge_ending(3, 4.0, "openai", 0.0),
+            charge_ending(4, 8.0, "openai", NOON - 3599.0),
+            charge_ending(5, 16.0, "openai", NOON + 299.0),
+        ],
+        NOON,
+    );
+    assert_eq!(b.views(NOON)[0].spent_usd, 24.0);
+    let text = outcomes(&registry);
+    for want in ["{outcome=\"charged\"} 2", "{outcome=\"too_old\"} 2", "{outcome=\"future\"} 1"] {
+        assert!(text.contains(want), "{want} in {text}");
+    }
+    // An hour later span 4 ended before the window: sending it again charges nothing.
+    b.charge_all(&[charge_ending(4, 8.0, "openai", NOON - 3599.0)], NOON + 3600.0);
+    assert!(outcomes(&registry).contains("{outcome=\"too_old\"} 3"));
+}
+
+#[test]
+fn replays_beyond_memory_are_found_on_disk_even_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("budgets.redb");
+    let registry = DerivedRegistry::default();
+    // 64 KiB of memory holds 4096 marks; 20,000 spans over 200 s leave most of them on disk only.
+    let yaml = "limits:\n  d: {limit_usd: 1000000}\nstore: {dedupe_memory: 64KiB}\n";
+    let open = |now: f64| {
+        let store = RedbStore::open(&path).expect("open store");
+        Budgets::open(config(yaml), Box::new(store), metrics(&registry), None, now).expect("open")
+    };
+    let key = |n: u32| {
+        let mut k = [1u8; 24];
+        k[..4].copy_from_slice(&n.to_le_bytes());
+        k
+    };
+    let charge_n = |n: u32| Charge {
+        key: key(n),
+        end_unix_nano: ((NOON - 200.0) as u64 + u64::from(n) / 100) * 1_000_000_000,
+        ..charge(0, 0.001, "openai")
+    };
+    let b = open(NOON);
+    for chunk in (0..20_000u32).collect::<Vec<_>>().chunks(500) {
+        let charges: Vec<Charge<'_>> = chunk.iter().map(|n| charge_n(*n)).collect();
+        b.charge_all(&charges, NOON);
+        b.flush(NOON);
+    }
+    let spent = b.views(NOON)[0].spent_usd;
+    assert!((spent - 20.0).abs() < 1e-6, "{spent}");
+    let held = exposition(&registry);
+    let held: f64 =
+        held.lines().find_map(|l| l.strip_prefix("dedupe_memory ")).and_then(|v| v.parse().ok()).expect("gauge");
+    assert!(held <= 4096.0, "memory stayed within its budget: {held}");
+    let replay: Vec<Charge<'_>> = (0..20_000u32).step_by(7).map(charge_n).collect();
+    b.charge_all(&replay, NOON + 10.0);
+    assert_eq!(b.views(NOON + 10.0)[0].spent_usd, spent, "no replay was charged");
+    drop(b);
+    let b = open(NOON + 20.0);
+    let reopened = b.views(NOON + 20.0)[0].spent_usd;
+    assert!((reopened - spent).abs() < 1e-6, "spend survived the restart: {reopened}");
+    b.charge_all(&replay, NOON + 20.0);
+    assert_eq!(b.views(NOON + 20.0)[0].spent_usd, reopened, "nor after a restart");
+    assert!(outcomes(&registry).contains(&format!("{{outcome=\"duplicate\"}} {}", 2 * replay.len())));
+}
+
+#[test]
+fn a_failed_lookup_charges_nothing_and_is_counted() {
+    let inner = Arc::new(MemoryStore::default());
+    let registry = DerivedRegistry::default();
+    let store = Arc::new(Flaky::new(inner.clone(), 0));
+    let yaml = "limits:\n  d: {limit_usd: 1000}\nstore: {dedupe_memory: 64KiB}\n";
+    let b = Budgets::open(config(yaml), Box::new(SharedFlaky(store.clone())), metrics(&registry), None, NOON)
+        .expect("open");
+    // Fill memory past its budget so the oldest bucket leaves it.
+    for n in 0..5000u32 {
+        let mut k = [2u8; 24];
+        k[..4].copy_from_slice(&n.to_le_bytes());
+        let end = if n == 0 { NOON - 500.0 } else { NOON };
+        b.charge_all(&[Charge { key: k, ..charge_ending(0, 0.0, "openai", end) }], NOON);
+    }
+    b.flush(NOON);
+    store.2.store(true, std::sync::atomic::Ordering::Relaxed);
+    b.charge_all(&[charge_ending(9, 5.0, "openai", NOON - 505.0)], NOON);
+    assert_eq!(b.views(NOON)[0].spent_usd, 0.0);
+    assert!(outcomes(&registry).contains("{outcome=\"lookup_failed\"} 1"), "{}", outcomes(&registry));
+}
+
+#[derive(Debug)]
+struct SharedFlaky(Arc<Flaky>);
+
+impl SpendStore for SharedFlaky {
+    fn load(&self, max_marks: usize) -> Result<Snapshot, StoreError> {
+        self.0.load(max_marks)
+    }
+    fn contains(&self, marks: &[Mark]) -> Result<Vec<bool>, StoreError> {
+        self.0.contains(marks)
+    }
+    fn commit(&self, d: &[((String, i64), f64)], m: &[Mark], before: i64, max: u64) -> Result<i64, StoreError> {
+        self.0.commit(d, m, before, max)
+    }
 }

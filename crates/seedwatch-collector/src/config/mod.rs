@@ -23,6 +23,7 @@ pub use error::{ConfigError, Problem, join_path};
 
 use crate::alerting::AlertingConfig;
 use crate::exporters::{self, ExporterSpec};
+use crate::limits::LimitsConfig;
 use crate::pipeline::PipelineConfig;
 use crate::processors::{self, ProcessorSpec};
 use crate::receivers::ReceiversConfig;
@@ -52,6 +53,8 @@ struct RawConfig {
     alerting: Value,
     #[serde(default)]
     service: Value,
+    #[serde(default)]
+    limits: Value,
 }
 
 /// The core sections of the config file.
@@ -67,6 +70,8 @@ pub struct Config {
     pub alerting: AlertingConfig,
     /// Process-wide settings.
     pub service: ServiceConfig,
+    /// What one client can make the collector hold.
+    pub limits: LimitsConfig,
 }
 
 /// Deserializes one top-level section (absent or empty means its defaults) and, if that
@@ -218,6 +223,7 @@ impl Settings {
             admin: section(raw.admin, "admin", AdminConfig::validate, &mut problems),
             alerting: section(raw.alerting, "alerting", AlertingConfig::validate, &mut problems),
             service: section(raw.service, "service", validate_service, &mut problems),
+            limits: section(raw.limits, "limits", validate_limits, &mut problems),
         };
         let processor_map = component_map(raw.processors, "processors", &mut problems);
         let exporter_map = component_map(raw.exporters, "exporters", &mut problems);
@@ -238,6 +244,12 @@ fn validate_service(service: &ServiceConfig, problems: &mut Vec<Problem>) {
     let mut own = Vec::new();
     service.validate(&mut own);
     problems.extend(own.into_iter().map(|p| p.under("service")));
+}
+
+fn validate_limits(limits: &LimitsConfig, problems: &mut Vec<Problem>) {
+    let mut own = Vec::new();
+    limits.validate(&mut own);
+    problems.extend(own.into_iter().map(|p| p.under("limits")));
 }
 
 fn check_ports_distinct(config: &Config, problems: &mut Vec<Problem>) {

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::encode;
 use super::series::{Series, SeriesLimits};
+use crate::limits::StringCap;
 use crate::telemetry::ExpositionFormat;
 
 /// One buffered counter update: label values and the amount.
@@ -38,8 +39,15 @@ impl CounterFamily {
         self.labels
     }
 
-    pub(super) fn new(name: String, help: &str, labels: &'static [&'static str], limits: SeriesLimits) -> Self {
-        CounterFamily { name, help: help.to_owned(), labels, series: Mutex::new(Series::new(labels.len(), limits)) }
+    pub(super) fn new(
+        name: String,
+        help: &str,
+        labels: &'static [&'static str],
+        limits: SeriesLimits,
+        strings: StringCap,
+    ) -> Self {
+        let series = Mutex::new(Series::new(labels.len(), limits, strings));
+        CounterFamily { name, help: help.to_owned(), labels, series }
     }
 
     /// Adds `by` (ignored unless finite and positive) to the series for `labels`.
@@ -103,8 +111,15 @@ impl GaugeFamily {
         self.labels
     }
 
-    pub(super) fn new(name: String, help: &str, labels: &'static [&'static str], limits: SeriesLimits) -> Self {
-        GaugeFamily { name, help: help.to_owned(), labels, series: Mutex::new(Series::new(labels.len(), limits)) }
+    pub(super) fn new(
+        name: String,
+        help: &str,
+        labels: &'static [&'static str],
+        limits: SeriesLimits,
+        strings: StringCap,
+    ) -> Self {
+        let series = Mutex::new(Series::new(labels.len(), limits, strings));
+        GaugeFamily { name, help: help.to_owned(), labels, series }
     }
 
     /// Removes the series for `labels` (when what it describes is gone).
@@ -182,6 +197,7 @@ impl HistogramFamily {
         labels: &'static [&'static str],
         bounds: &[f64],
         limits: SeriesLimits,
+        strings: StringCap,
     ) -> Self {
         HistogramFamily {
             name,
@@ -192,7 +208,7 @@ impl HistogramFamily {
                 sorted.sort_by(f64::total_cmp);
                 sorted
             },
-            series: Mutex::new(Series::new(labels.len(), limits)),
+            series: Mutex::new(Series::new(labels.len(), limits, strings)),
         }
     }
 

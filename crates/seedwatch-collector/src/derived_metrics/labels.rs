@@ -1,44 +1,48 @@
 //! Label values as hash-map keys, looked up from borrowed `&[&str]` without allocating.
+//! Values longer than the cap are kept cut (see [`crate::limits::capped`]), so a runaway
+//! attribute cannot blow up memory or the exposition, and two long values stay two series.
 
+use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
 use hashbrown::Equivalent;
 
-/// Longest label value kept; longer values are cut (at a character boundary) so a runaway
-/// attribute cannot blow up memory or the exposition.
-pub const MAX_LABEL_VALUE_BYTES: usize = 256;
+use crate::limits::capped;
 
 /// The label value every label of an overflow series carries.
 pub const OVERFLOW: &str = "__overflow__";
 
-/// Owned label values of one series, in the family's label order.
+/// Owned label values of one series, in the family's label order; each at most the cap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct LabelKey(Box<[Box<str>]>);
 
-/// Borrowed label values, for lookups.
-pub(super) struct LabelRef<'a>(pub &'a [&'a str]);
+/// Borrowed label values, for lookups, with the cap they are compared under.
+pub(super) struct LabelRef<'a> {
+    pub values: &'a [&'a str],
+    pub max: usize,
+}
 
-fn truncate(value: &str) -> &str {
-    if value.len() <= MAX_LABEL_VALUE_BYTES {
-        return value;
+impl LabelRef<'_> {
+    fn capped(&self) -> impl Iterator<Item = Cow<'_, str>> {
+        self.values.iter().map(|v| capped(v, self.max))
     }
-    let mut end = MAX_LABEL_VALUE_BYTES;
-    while !value.is_char_boundary(end) {
-        end -= 1;
+
+    /// Whether some value is longer than the cap (and will be kept cut).
+    pub(super) fn needs_cut(&self) -> bool {
+        self.values.iter().any(|v| v.len() > self.max)
     }
-    &value[..end]
 }
 
 fn hash_values<'a, H: Hasher>(values: impl Iterator<Item = &'a str>, state: &mut H) {
     for v in values {
-        state.write(truncate(v).as_bytes());
+        state.write(v.as_bytes());
         state.write_u8(0xff);
     }
 }
 
 impl LabelKey {
     pub(super) fn from_ref(r: &LabelRef<'_>) -> Self {
-        LabelKey(r.0.iter().map(|v| Box::from(truncate(v))).collect())
+        LabelKey(r.capped().map(|v| Box::from(&*v)).collect())
     }
 
     pub(super) fn overflow(arity: usize) -> Self {
@@ -58,13 +62,16 @@ impl Hash for LabelKey {
 
 impl Hash for LabelRef<'_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        hash_values(self.0.iter().copied(), state);
+        for v in self.capped() {
+            state.write(v.as_bytes());
+            state.write_u8(0xff);
+        }
     }
 }
 
 impl Equivalent<LabelKey> for LabelRef<'_> {
     fn equivalent(&self, key: &LabelKey) -> bool {
-        self.0.len() == key.0.len() && self.0.iter().zip(key.0.iter()).all(|(a, b)| truncate(a) == &**b)
+        self.values.len() == key.0.len() && self.capped().zip(key.0.iter()).all(|(a, b)| *a == **b)
     }
 }
 

@@ -11,15 +11,17 @@ mod series;
 use std::sync::{Arc, Mutex};
 
 pub use families::{CounterFamily, GaugeFamily, HistogramFamily, Increment, Observation};
-pub use labels::{MAX_LABEL_VALUE_BYTES, OVERFLOW};
+pub use labels::OVERFLOW;
 pub use series::SeriesLimits;
 
+use crate::limits::{StringCap, StringKind};
 use crate::telemetry::{Exposition, ExpositionFormat};
 
 /// Every derived metric family of the collector, rendered once on `/metrics`.
 #[derive(Debug, Default)]
 pub struct DerivedRegistry {
     families: Mutex<Vec<Family>>,
+    strings: StringCap,
 }
 
 #[derive(Debug, Clone)]
@@ -30,9 +32,20 @@ enum Family {
 }
 
 impl DerivedRegistry {
-    /// An empty registry.
+    /// An empty registry whose label values are cut at the default length.
     pub fn new() -> Self {
         DerivedRegistry::default()
+    }
+
+    /// An empty registry whose label values are cut by `strings`; its counters of cut strings
+    /// are rendered with the families (`seedwatch_strings_truncated_total{kind}`).
+    pub fn with_strings(strings: StringCap) -> Self {
+        DerivedRegistry { families: Mutex::default(), strings }
+    }
+
+    /// The cap on strings kept beyond a request, shared by everything that keeps them.
+    pub fn strings(&self) -> &StringCap {
+        &self.strings
     }
 
     /// Registers a counter `name` (exposed as `name_total`). Registering a name again with
@@ -48,7 +61,7 @@ impl DerivedRegistry {
             name,
             labels,
             |f| if let Family::Counter(c) = f { Some(c.clone()) } else { None },
-            || Arc::new(CounterFamily::new(name.to_owned(), help, labels, limits)),
+            || Arc::new(CounterFamily::new(name.to_owned(), help, labels, limits, self.strings.clone())),
             Family::Counter,
         )
     }
@@ -65,7 +78,7 @@ impl DerivedRegistry {
             name,
             labels,
             |f| if let Family::Gauge(g) = f { Some(g.clone()) } else { None },
-            || Arc::new(GaugeFamily::new(name.to_owned(), help, labels, limits)),
+            || Arc::new(GaugeFamily::new(name.to_owned(), help, labels, limits, self.strings.clone())),
             Family::Gauge,
         )
     }
@@ -83,7 +96,7 @@ impl DerivedRegistry {
             name,
             labels,
             |f| if let Family::Histogram(h) = f { Some(h.clone()) } else { None },
-            || Arc::new(HistogramFamily::new(name.to_owned(), help, labels, buckets, limits)),
+            || Arc::new(HistogramFamily::new(name.to_owned(), help, labels, buckets, limits, self.strings.clone())),
             Family::Histogram,
         )
     }
@@ -164,6 +177,16 @@ impl Exposition for DerivedRegistry {
         encode::header(out, "seedwatch_derived_series", "Series held by each derived metric", "gauge");
         for (name, _, series) in &overflow {
             encode::sample(out, "seedwatch_derived_series", &[("metric", name)], *series as f64);
+        }
+        encode::counter_header(
+            out,
+            "seedwatch_strings_truncated",
+            "Strings cut to limits.max_string_bytes before being kept (label values, agent ids, check names, alert texts, workflow names, resource attributes)",
+            format,
+        );
+        for kind in StringKind::ALL {
+            let cut = self.strings.truncations().get(kind) as f64;
+            encode::sample(out, "seedwatch_strings_truncated_total", &[("kind", kind.as_str())], cut);
         }
     }
 }

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use hashbrown::HashMap;
 
 use super::labels::{LabelKey, LabelRef};
+use crate::limits::{StringCap, StringKind};
 
 /// How many series a family may hold and how long an idle one lives.
 #[derive(Debug, Clone, Copy)]
@@ -27,26 +28,35 @@ struct Entry<V> {
 pub(super) struct Series<V> {
     map: HashMap<LabelKey, Entry<V>>,
     limits: SeriesLimits,
+    strings: StringCap,
     arity: usize,
     /// Updates that went to the overflow series.
     pub(super) overflowed: u64,
 }
 
 impl<V> Series<V> {
-    pub(super) fn new(arity: usize, limits: SeriesLimits) -> Self {
-        Series { map: HashMap::new(), limits, arity, overflowed: 0 }
+    pub(super) fn new(arity: usize, limits: SeriesLimits, strings: StringCap) -> Self {
+        Series { map: HashMap::new(), limits, strings, arity, overflowed: 0 }
+    }
+
+    fn key<'a>(&self, labels: &'a [&'a str]) -> LabelRef<'a> {
+        LabelRef { values: labels, max: self.strings.max() }
     }
 
     /// Applies `f` to the series for `labels`, creating it with `make` if needed.
     pub(super) fn update(&mut self, labels: &[&str], now: Instant, make: impl FnOnce() -> V, f: impl FnOnce(&mut V)) {
         debug_assert_eq!(labels.len(), self.arity);
-        if let Some(e) = self.map.get_mut(&LabelRef(labels)) {
+        let lookup = self.key(labels);
+        if lookup.needs_cut() {
+            self.strings.truncations().count(StringKind::Label);
+        }
+        if let Some(e) = self.map.get_mut(&lookup) {
             e.touched = now;
             f(&mut e.value);
             return;
         }
         let key = if self.map.len() < self.limits.max_series {
-            LabelKey::from_ref(&LabelRef(labels))
+            LabelKey::from_ref(&lookup)
         } else {
             self.overflowed += 1;
             LabelKey::overflow(self.arity)
@@ -58,7 +68,8 @@ impl<V> Series<V> {
 
     /// Drops the series for `labels`, if it exists.
     pub(super) fn remove(&mut self, labels: &[&str]) {
-        self.map.remove(&LabelRef(labels));
+        let key = self.key(labels);
+        self.map.remove(&key);
     }
 
     /// Drops series idle for longer than the TTL.
@@ -69,7 +80,7 @@ impl<V> Series<V> {
 
     /// The series for `labels`, if it exists.
     pub(super) fn get(&self, labels: &[&str]) -> Option<&V> {
-        self.map.get(&LabelRef(labels)).map(|e| &e.value)
+        self.map.get(&self.key(labels)).map(|e| &e.value)
     }
 
     /// Every series, sorted by labels for a stable exposition.

@@ -12,7 +12,6 @@ use axum::routing::get;
 use prometheus_client::registry::Registry;
 use serde::Deserialize;
 
-pub use agents::AgentsReport;
 pub use budgets::BudgetsReport;
 
 use crate::agents::AgentTracker;

@@ -107,8 +107,10 @@ async fn agents_api_lists_tracked_instances_and_says_when_none_are_tracked() {
         state: registry.gauge("state", "h", &["service", "instance", "state"], limits),
         changes: registry.counter("changes", "h", &["state"], limits),
         forgotten: registry.counter("forgotten", "h", &["reason"], limits),
+        untracked: registry.counter("untracked", "h", &[], limits),
     };
-    let tracker = Arc::new(crate::agents::AgentTracker::new(Default::default(), metrics, None, None));
+    let strings = registry.strings().clone();
+    let tracker = Arc::new(crate::agents::AgentTracker::new(Default::default(), metrics, None, None, strings));
     let now = std::time::Instant::now();
     tracker.activity(
         "svc",
@@ -121,7 +123,7 @@ async fn agents_api_lists_tracked_instances_and_says_when_none_are_tracked() {
     s.agents = Some(tracker);
     let (status, _, body) = get(&s, "/api/v1/agents", None).await;
     assert_eq!(status, StatusCode::OK);
-    let report: AgentsReport = serde_json::from_str(&body).expect("json");
+    let report: crate::agents::AgentPage = serde_json::from_str(&body).expect("json");
     assert_eq!(report.counts.total, 2);
     assert_eq!(report.counts.unhealthy, 1);
     assert_eq!(report.agents[0].instance, "a-1", "worst first");

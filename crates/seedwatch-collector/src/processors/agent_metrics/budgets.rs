@@ -33,13 +33,25 @@ pub(super) fn build(config: &BudgetsConfig, ns: &Namespaced<'_>, ctx: &mut Build
         ),
         spans: ctx.derived.counter(
             "seedwatch_budget_spans",
-            "LLM spans seen by the budgets: charged, or duplicate (already charged, not again)",
+            "LLM spans seen by the budgets: charged, duplicate (already charged), too_old or future (end time outside the replay-protection window: not charged), lookup_failed (store unreadable: not charged)",
             &["outcome"],
             meta,
         ),
         store_errors: ctx.derived.counter(
             "seedwatch_budget_store_errors",
             "Failed writes of budget spend (kept and retried)",
+            &[],
+            meta,
+        ),
+        dedupe_window: ctx.derived.gauge(
+            "seedwatch_budget_dedupe_window_seconds",
+            "How far back, by span end time, LLM spans are charged at most once (dedupe_window, less once dedupe_max_disk made the store forget early)",
+            &[],
+            meta,
+        ),
+        dedupe_memory: ctx.derived.gauge(
+            "seedwatch_budget_dedupe_memory_marks",
+            "Marks of charged spans held in memory (older ones are looked up on disk)",
             &[],
             meta,
         ),
@@ -55,9 +67,12 @@ pub(super) fn build(config: &BudgetsConfig, ns: &Namespaced<'_>, ctx: &mut Build
         let flusher = budgets.clone();
         runtime.spawn(async move {
             let mut ticks = tokio::time::interval(flusher.flush_interval());
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;
-                flusher.flush(unix_now());
+                // A flush writes to disk (and syncs): not on the async workers.
+                let budgets = flusher.clone();
+                let _ = tokio::task::spawn_blocking(move || budgets.flush(unix_now())).await;
             }
         });
     }

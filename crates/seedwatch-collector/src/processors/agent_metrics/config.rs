@@ -132,12 +132,26 @@ pub struct PricingConfig {
     /// Entries that replace or extend the table's.
     #[serde(default)]
     pub models: Vec<ModelEntry>,
+    /// The most one LLM call can plausibly cost, USD. A cost a span states above it is not
+    /// taken (the call is priced from its tokens instead, when it can be), and a cost from
+    /// tokens above it is not charged either; both are counted in `{ns}_llm_cost_rejected_total`.
+    #[serde(default = "default_max_cost_per_call")]
+    pub max_cost_per_call_usd: f64,
 }
 
 impl Default for PricingConfig {
     fn default() -> Self {
-        PricingConfig { file: None, reload_interval: default_reload_interval(), models: Vec::new() }
+        PricingConfig {
+            file: None,
+            reload_interval: default_reload_interval(),
+            models: Vec::new(),
+            max_cost_per_call_usd: default_max_cost_per_call(),
+        }
     }
+}
+
+fn default_max_cost_per_call() -> f64 {
+    50.0
 }
 
 fn default_reload_interval() -> Duration {
@@ -183,6 +197,14 @@ impl Validate for AgentMetricsConfig {
                 "workflows.idle_timeout",
                 humantime::format_duration(w.idle_timeout),
                 format!("at most `workflows.max_wait` ({})", humantime::format_duration(w.max_wait)),
+            ));
+        }
+        let max_cost = self.pricing.max_cost_per_call_usd;
+        if !(max_cost.is_finite() && max_cost > 0.0) {
+            problems.push(Problem::found_expected(
+                "pricing.max_cost_per_call_usd",
+                max_cost,
+                "an amount in USD above 0, such as 50",
             ));
         }
         if let Err(e) = validate_entries(&self.pricing.models, "pricing.models") {

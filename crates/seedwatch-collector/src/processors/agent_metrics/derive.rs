@@ -32,6 +32,8 @@ const NO_ROUTE: &str = "other";
 pub(super) struct AgentMetrics {
     families: Families,
     pricing: LivePricing,
+    /// Costs per call above this are not taken (`pricing.max_cost_per_call_usd`).
+    max_cost: f64,
     rollup: Rollup,
     agents: Arc<AgentTracker>,
     budgets: Option<Arc<Budgets>>,
@@ -41,11 +43,12 @@ impl AgentMetrics {
     pub(super) fn new(
         families: Families,
         pricing: LivePricing,
+        max_cost: f64,
         rollup: Rollup,
         agents: Arc<AgentTracker>,
         budgets: Option<Arc<Budgets>>,
     ) -> Self {
-        AgentMetrics { families, pricing, rollup, agents, budgets }
+        AgentMetrics { families, pricing, max_cost, rollup, agents, budgets }
     }
 }
 
@@ -125,11 +128,21 @@ struct Deriver<'a, 'p> {
     /// The agent instance whose spans are being walked, with what they showed so far.
     agent: Option<((&'a str, &'a str), Activity)>,
     /// LLM calls with a cost, for the budgets; charged per resource.
-    charges: Vec<(SpanKey, f64, &'a str, &'a str, Option<&'a str>)>,
+    charges: Vec<LlmCharge<'a>>,
     /// The resource's string attributes, when some budget filters on them.
     resource_strings: Vec<(&'a str, &'a str)>,
     /// Prices looked up in this batch, by (provider, model, requested model).
     prices: Vec<PriceMemo<'a>>,
+}
+
+/// An LLM call's cost waiting to be charged with the rest of its resource's.
+struct LlmCharge<'a> {
+    key: SpanKey,
+    end_unix_nano: u64,
+    cost: f64,
+    provider: &'a str,
+    model: &'a str,
+    workflow_type: Option<&'a str>,
 }
 
 /// A price looked up once per batch: lookups normalise names, which allocates.
@@ -223,7 +236,14 @@ impl<'a> Deriver<'a, '_> {
                     if span.trace_id.len() == 16 && span.span_id.len() == 8 {
                         key[..16].copy_from_slice(span.trace_id);
                         key[16..].copy_from_slice(span.span_id);
-                        self.charges.push((key, cost, call.provider, call.model, facts.workflow_name()));
+                        self.charges.push(LlmCharge {
+                            key,
+                            end_unix_nano: span.end_time_unix_nano,
+                            cost,
+                            provider: call.provider,
+                            model: call.model,
+                            workflow_type: facts.workflow_name(),
+                        });
                     }
                 }
                 let contribution = Contribution::Llm { error: call.error.is_some(), tokens: call.tokens, cost };
@@ -299,13 +319,14 @@ impl<'a> Deriver<'a, '_> {
         let charges: Vec<Charge<'_>> = self
             .charges
             .iter()
-            .map(|(key, cost, provider, model, workflow_type)| Charge {
-                key: *key,
-                cost: *cost,
-                provider,
-                model,
+            .map(|c| Charge {
+                key: c.key,
+                end_unix_nano: c.end_unix_nano,
+                cost: c.cost,
+                provider: c.provider,
+                model: c.model,
                 service,
-                workflow_type: *workflow_type,
+                workflow_type: c.workflow_type,
                 resource: &self.resource_strings,
             })
             .collect();
@@ -365,13 +386,21 @@ impl<'a> Deriver<'a, '_> {
             };
             price.map(|price| price.cost(t))
         };
-        let cost = match (call.cost_usd, call.has_usage) {
+        let max = self.m.max_cost;
+        let stated = call.cost_usd.filter(|c| *c <= max);
+        let cost = match (stated, call.has_usage) {
             (Some(cost), _) => Some(cost),
             (None, true) => priced(),
             // A failed call that reported no usage was not billed.
-            (None, false) if call.error.is_some() && !call.invalid_tokens => Some(0.0),
+            (None, false) if call.error.is_some() && !call.invalid_tokens && call.cost_usd.is_none() => Some(0.0),
             (None, false) => None,
         };
+        // A stated cost above the cap, or one from absurd token counts, is not charged.
+        let rejected = (stated.is_none() && call.cost_usd.is_some()) || cost.is_some_and(|c| c > max);
+        let cost = cost.filter(|c| *c <= max);
+        if rejected {
+            u.llm_cost_rejected.push((labels, 1.0));
+        }
         match cost {
             Some(cost) => u.llm_cost.push((labels, cost)),
             None => u.llm_cost_unknown.push((labels, 1.0)),

@@ -23,6 +23,7 @@ pub(super) struct Families {
     pub llm_cost: Arc<CounterFamily>,
     pub llm_cost_unknown: Arc<CounterFamily>,
     pub llm_invalid_usage: Arc<CounterFamily>,
+    pub llm_cost_rejected: Arc<CounterFamily>,
     pub workflow_duration: Arc<HistogramFamily>,
     pub requests: Arc<CounterFamily>,
     pub request_duration: Arc<HistogramFamily>,
@@ -65,6 +66,11 @@ impl Families {
             llm_invalid_usage: r.counter(
                 "llm_invalid_usage",
                 "LLM requests whose token counts were negative, absurd or not numbers (not counted as tokens or cost)",
+                &["provider", "model"],
+            ),
+            llm_cost_rejected: r.counter(
+                "llm_cost_rejected",
+                "LLM costs not charged as given because they exceed pricing.max_cost_per_call_usd (priced from tokens instead when possible)",
                 &["provider", "model"],
             ),
             workflow_duration: r.histogram(
@@ -110,6 +116,7 @@ pub(super) struct Updates<'a> {
     pub llm_cost: Vec<Increment<'a, 2>>,
     pub llm_cost_unknown: Vec<Increment<'a, 2>>,
     pub llm_invalid_usage: Vec<Increment<'a, 2>>,
+    pub llm_cost_rejected: Vec<Increment<'a, 2>>,
     pub workflow_duration: Vec<Observation<'a, 2>>,
     pub requests: Vec<Increment<'a, 2>>,
     pub request_duration: Vec<Observation<'a, 0>>,
@@ -128,6 +135,7 @@ impl Updates<'_> {
         f.llm_cost.inc_all(&self.llm_cost);
         f.llm_cost_unknown.inc_all(&self.llm_cost_unknown);
         f.llm_invalid_usage.inc_all(&self.llm_invalid_usage);
+        f.llm_cost_rejected.inc_all(&self.llm_cost_rejected);
         f.workflow_duration.observe_all(&self.workflow_duration);
         f.requests.inc_all(&self.requests);
         f.request_duration.observe_all(&self.request_duration);

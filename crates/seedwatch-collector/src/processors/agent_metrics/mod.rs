@@ -74,18 +74,25 @@ impl BuildProcessor for Parsed {
                 limits,
             ),
         };
-        let rollup = rollup::Rollup::new(self.config.workflows.clone(), rollup_metrics, ctx.logs.clone());
+        let rollup = rollup::Rollup::new(
+            self.config.workflows.clone(),
+            rollup_metrics,
+            ctx.logs.clone(),
+            ctx.derived.strings().clone(),
+        );
         let agents = Arc::new(AgentTracker::new(
             self.config.health.clone(),
             self.tracker_metrics(ctx),
             ctx.logs.clone(),
             ctx.alerts.clone(),
+            ctx.derived.strings().clone(),
         ));
         ctx.agents = Some(agents.clone());
         let budgets = budgets::build(&self.config.budgets, &ns, ctx);
         Arc::new(AgentMetrics::new(
             families,
             pricing::LivePricing::new(&self.config.pricing, self.table.clone()),
+            self.config.pricing.max_cost_per_call_usd,
             rollup,
             agents,
             budgets,
@@ -123,8 +130,14 @@ impl Parsed {
             ),
             forgotten: ctx.derived.counter(
                 "seedwatch_agents_forgotten",
-                "Agent instances forgotten: unseen for the retention period, or to make room (capacity)",
+                "Agent instances forgotten: unseen for the retention period",
                 &["reason"],
+                meta,
+            ),
+            untracked: ctx.derived.counter(
+                "seedwatch_agents_untracked",
+                "Telemetry from agent instances not tracked because max_agents instances already were",
+                &[],
                 meta,
             ),
         }

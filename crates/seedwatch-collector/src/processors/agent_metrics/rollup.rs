@@ -2,7 +2,9 @@
 //! tool spans under the workflow (or agent) root. When the root has arrived and no span of the
 //! trace has come for `idle_timeout`, the workflow is closed: its cost is observed in
 //! `{ns}_workflow_cost_usd{workflow_type}` and a summary log record goes to the exporters.
-//! Memory is bounded by `max_traces`; what leaves early is counted in
+//! Memory is bounded by `max_traces`, and per trace: workflow names, ids and the resource
+//! attributes kept for the summary are cut to `limits.max_string_bytes`, at most
+//! [`MAX_RESOURCE_ATTRIBUTES`] scalar attributes are kept; what leaves early is counted in
 //! `seedwatch_workflow_rollup_evicted_total{reason}`.
 
 use std::collections::VecDeque;
@@ -18,7 +20,11 @@ use seedwatch_semconv::Tokens;
 
 use super::config::WorkflowConfig;
 use crate::derived_metrics::{CounterFamily, GaugeFamily, HistogramFamily};
+use crate::limits::{StringCap, StringKind};
 use crate::own_logs::{attribute, resource_logs};
+
+/// Resource attributes kept per pending workflow for its summary record.
+pub(super) const MAX_RESOURCE_ATTRIBUTES: usize = 32;
 use crate::processors::LogEmitter;
 
 /// What one agent span adds to its trace.
@@ -125,6 +131,7 @@ pub(super) struct Rollup {
     state: Mutex<State>,
     metrics: RollupMetrics,
     emitter: Option<LogEmitter>,
+    strings: StringCap,
 }
 
 fn trace_key(trace_id: &[u8]) -> Option<[u8; 16]> {
@@ -132,8 +139,13 @@ fn trace_key(trace_id: &[u8]) -> Option<[u8; 16]> {
 }
 
 impl Rollup {
-    pub(super) fn new(config: WorkflowConfig, metrics: RollupMetrics, emitter: Option<LogEmitter>) -> Self {
-        Rollup { config, state: Mutex::new(State::default()), metrics, emitter }
+    pub(super) fn new(
+        config: WorkflowConfig,
+        metrics: RollupMetrics,
+        emitter: Option<LogEmitter>,
+        strings: StringCap,
+    ) -> Self {
+        Rollup { config, state: Mutex::new(State::default()), metrics, emitter, strings }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -164,7 +176,12 @@ impl Rollup {
                 Some((current, _)) => root.top_level && !current.top_level,
             };
             if replace {
-                pending.root = Some((root, resource()));
+                let root = Root {
+                    name: self.strings.owned(&root.name, StringKind::Workflow),
+                    id: root.id.map(|id| self.strings.owned(&id, StringKind::Workflow)),
+                    ..root
+                };
+                pending.root = Some((root, resource().map(|r| bounded_resource(r, &self.strings))));
             }
         }
         self.close(closed);
@@ -257,6 +274,32 @@ impl Rollup {
             tracing::warn!(records = n, "workflow summaries dropped: the logs queue is full or closing");
         }
     }
+}
+
+/// The resource cut down to what a summary needs and memory allows: at most
+/// [`MAX_RESOURCE_ATTRIBUTES`] attributes with scalar values, keys and strings cut to the cap.
+fn bounded_resource(resource: Resource, strings: &StringCap) -> Resource {
+    use any_value::Value;
+    let given = resource.attributes.len();
+    let attributes: Vec<KeyValue> = resource
+        .attributes
+        .into_iter()
+        .filter_map(|kv| {
+            let value = match kv.value.and_then(|v| v.value)? {
+                Value::StringValue(s) if s.len() > strings.max() => {
+                    Value::StringValue(strings.owned(&s, StringKind::Resource))
+                }
+                v @ (Value::StringValue(_) | Value::BoolValue(_) | Value::IntValue(_) | Value::DoubleValue(_)) => v,
+                _ => return None,
+            };
+            Some(attribute(&strings.cap(&kv.key, StringKind::Resource), value))
+        })
+        .take(MAX_RESOURCE_ATTRIBUTES)
+        .collect();
+    if attributes.len() < given {
+        strings.truncations().count(StringKind::Resource);
+    }
+    Resource { attributes, ..Default::default() }
 }
 
 fn int(key: &str, v: u64) -> KeyValue {

@@ -223,6 +223,46 @@ fn config_overrides_prices_and_rejects_bad_values() {
 }
 
 #[test]
+fn implausible_costs_are_priced_from_tokens_or_not_charged() {
+    let llm = |id: u8, attrs: &[(&str, V)]| {
+        let mut base = vec![
+            ("gen_ai.operation.name", S("chat")),
+            ("gen_ai.provider.name", S("local")),
+            ("gen_ai.request.model", S("llama")),
+        ];
+        base.extend(attrs.iter().map(|(k, v)| {
+            (
+                *k,
+                match v {
+                    S(s) => S(s),
+                    I(i) => I(*i),
+                    D(d) => D(*d),
+                },
+            )
+        }));
+        Span { span_id: vec![id; 8], ..span("chat", &base, 10, false) }
+    };
+    let spans = vec![
+        // Stated $100,000: priced from its tokens instead ($0.50).
+        llm(1, &[("seedwatch.llm.cost_usd", D(100_000.0)), ("gen_ai.usage.input_tokens", I(1_000_000))]),
+        // Stated $60 and no tokens: nothing to price it from.
+        llm(2, &[("seedwatch.llm.cost_usd", D(60.0))]),
+        // Tokens worth $500: over the cap as well.
+        llm(3, &[("gen_ai.usage.input_tokens", I(1_000_000_000))]),
+        // A plausible stated cost is taken as it is.
+        llm(4, &[("seedwatch.llm.cost_usd", D(49.0))]),
+    ];
+    let yaml = "pricing:\n  max_cost_per_call_usd: 50\n  models:\n    - {provider: local, model: llama, input: 0.5, output: 1.0}\n";
+    let text = run(yaml, spans);
+    let labels = "{provider=\"local\",model=\"llama\"}";
+    assert_eq!(value(&text, &format!("modelseed_llm_cost_usd_total{labels}")), 49.5);
+    assert_eq!(value(&text, &format!("modelseed_llm_cost_rejected_total{labels}")), 3.0);
+    assert_eq!(value(&text, &format!("modelseed_llm_cost_unknown_total{labels}")), 2.0);
+    let err = parse(serde_norway::from_str("pricing: {max_cost_per_call_usd: 0}").expect("yaml")).expect_err("zero");
+    assert_eq!(err[0].path, "pricing.max_cost_per_call_usd");
+}
+
+#[test]
 fn pricing_file_is_reloaded_when_it_changes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("pricing.yaml");
