@@ -14,7 +14,8 @@ use crate::alerting::AlertCenter;
 use crate::config::Settings;
 use crate::derived_metrics::DerivedRegistry;
 use crate::health::{ComponentKind, ComponentStatus, Health};
-use crate::limits::StringCap;
+use crate::limits::{MemoryLimiter, StringCap};
+use crate::listener::{self, ConnectionLimits, Connections, ListenerSet, ListenerSpec, ListenerStats};
 use crate::pipeline::{DrainOutcome, QueueSet, Topology};
 use crate::processors::BuildContext;
 use crate::receivers::otlp::{grpc_routes, http_router};
@@ -88,17 +89,34 @@ impl RunningCollector {
         let http_addr = http_listener.as_ref().map(|l| local_addr(HTTP_KEY, &otlp.http.endpoint, l)).transpose()?;
         let admin_addr = local_addr(ADMIN_KEY, &config.admin.endpoint, &admin_listener)?;
 
+        let memory = start_memory_limiter(&config.limits.memory);
+        let limits = fit_to_fd_limit([
+            otlp.grpc.enabled.then(|| otlp.grpc.limits()),
+            otlp.http.enabled.then(|| otlp.http.limits()),
+            Some(config.admin.limits()),
+        ]);
         let queues = QueueSet::default();
+        let listeners = ListenerSet::default();
         let mut registry = Registry::default();
-        let metrics = Arc::new(SelfMetrics::register(&mut registry, queues.clone()));
+        let metrics =
+            Arc::new(SelfMetrics::register_all(&mut registry, queues.clone(), listeners.clone(), memory.clone()));
         let health = Arc::new(Health::new(queues.clone()));
+        health.watch(memory.clone(), listeners.clone());
         let strings = StringCap::new(config.limits.max_string_bytes);
         let mut build =
             BuildContext { derived: Arc::new(DerivedRegistry::with_strings(strings)), ..Default::default() };
         let alerts = AlertCenter::start(config.alerting.clone(), &build.derived)?;
         build.alerts = Some(alerts.clone());
-        let topology =
-            Topology::start(&config.pipeline, &processors, &mut build, exporters, queues, metrics, health.clone());
+        let topology = Topology::start(
+            &config.pipeline,
+            &processors,
+            &mut build,
+            exporters,
+            queues,
+            metrics,
+            health.clone(),
+            memory.clone(),
+        );
         if !build.errors.is_empty() {
             topology.drain(std::time::Duration::ZERO).await;
             return Err(StartError::Setup(std::mem::take(&mut build.errors)));
@@ -108,35 +126,26 @@ impl RunningCollector {
         }
         tokio::spawn(resend_alerts(alerts));
 
+        let serving = Serving { listeners, memory, retry_after: config.pipeline.retry_after };
         let stop_receivers = CancellationToken::new();
         let mut receivers = JoinSet::new();
-        if let (Some(listener), Some(addr)) = (grpc_listener, grpc_addr) {
-            let routes = grpc_routes(topology.ingest(), &otlp.grpc);
-            let limit = otlp.grpc.max_concurrent_requests;
-            let stop = stop_receivers.clone();
+        if let (Some(listener), Some(addr), Some(limits)) = (grpc_listener, grpc_addr, limits[0]) {
+            let router = grpc_routes(topology.ingest(), &otlp.grpc).into_axum_router();
+            let served = serving.serve("otlp/grpc", limits, true, listener, router, stop_receivers.clone());
             let health = health.clone();
             health.register(ComponentKind::Receiver, "otlp/grpc", Some(addr.to_string()));
             health.set(ComponentKind::Receiver, "otlp/grpc", ComponentStatus::Ok);
-            receivers.spawn(async move {
-                let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-                let served = tonic::transport::Server::builder()
-                    .layer(tower::limit::ConcurrencyLimitLayer::new(limit))
-                    .add_routes(routes)
-                    .serve_with_incoming_shutdown(incoming, stop.cancelled_owned())
-                    .await;
-                report_stopped(&health, "otlp/grpc", served.map_err(|e| e.to_string()));
-            });
+            receivers
+                .spawn(async move { report_stopped(&health, "otlp/grpc", served.await.map_err(|e| e.to_string())) });
         }
-        if let (Some(listener), Some(addr)) = (http_listener, http_addr) {
+        if let (Some(listener), Some(addr), Some(limits)) = (http_listener, http_addr, limits[1]) {
             let router = http_router(topology.ingest(), &otlp.http);
-            let stop = stop_receivers.clone();
+            let served = serving.serve("otlp/http", limits, false, listener, router, stop_receivers.clone());
             let health = health.clone();
             health.register(ComponentKind::Receiver, "otlp/http", Some(addr.to_string()));
             health.set(ComponentKind::Receiver, "otlp/http", ComponentStatus::Ok);
-            receivers.spawn(async move {
-                let served = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
-                report_stopped(&health, "otlp/http", served.map_err(|e| e.to_string()));
-            });
+            receivers
+                .spawn(async move { report_stopped(&health, "otlp/http", served.await.map_err(|e| e.to_string())) });
         }
 
         let admin_state = AdminState {
@@ -147,17 +156,14 @@ impl RunningCollector {
             budgets: build.budgets.clone(),
         };
         let stop_admin = CancellationToken::new();
-        let admin = {
-            let stop = stop_admin.clone();
-            tokio::spawn(async move {
-                let router = admin_router(admin_state);
-                if let Err(err) =
-                    axum::serve(admin_listener, router).with_graceful_shutdown(stop.cancelled_owned()).await
-                {
-                    tracing::error!(error = %err, "admin server failed");
-                }
-            })
-        };
+        let admin_limits = limits[2].unwrap_or_else(|| config.admin.limits());
+        let admin_served =
+            serving.serve("admin", admin_limits, false, admin_listener, admin_router(admin_state), stop_admin.clone());
+        let admin = tokio::spawn(async move {
+            if let Err(err) = admin_served.await {
+                tracing::error!(error = %err, "admin server failed");
+            }
+        });
 
         let shutdown = CancellationToken::new();
         let deadline = config.service.shutdown_timeout;
@@ -190,6 +196,58 @@ impl RunningCollector {
         self.shutdown.cancel();
         self.wait().await
     }
+}
+
+/// What every listener is served with.
+struct Serving {
+    listeners: ListenerSet,
+    memory: Arc<MemoryLimiter>,
+    retry_after: Duration,
+}
+
+impl Serving {
+    /// Serves `router` on `listener` under `limits` until `stop`, its stats on `/metrics`.
+    #[allow(clippy::too_many_arguments)]
+    fn serve(
+        &self,
+        name: &'static str,
+        limits: ConnectionLimits,
+        http2_only: bool,
+        listener: TcpListener,
+        router: axum::Router,
+        stop: CancellationToken,
+    ) -> impl Future<Output = std::io::Result<()>> + Send + 'static {
+        let stats = ListenerStats::new(name, Connections::new(limits));
+        self.listeners.add(stats.clone());
+        let spec = ListenerSpec { limits, http2_only, retry_after: self.retry_after };
+        listener::serve(listener, router, spec, stats, self.memory.clone(), stop)
+    }
+}
+
+/// The memory limiter from the config (and the cgroup), sampling resident memory.
+fn start_memory_limiter(config: &crate::limits::MemoryConfig) -> Arc<MemoryLimiter> {
+    let (limit, soft, source) = config.resolve(crate::limits::cgroup::memory_limit());
+    tracing::info!(limit = %bytesize::ByteSize(limit), soft_limit = %bytesize::ByteSize(soft), from = %source,
+        "memory limiter: new data is refused (retryable) above these");
+    let memory = MemoryLimiter::new(limit, soft);
+    if config.watch_resident {
+        tokio::spawn(memory.clone().watch_resident(config.check_interval));
+    }
+    memory
+}
+
+/// The listeners' limits with `max_connections` lowered, if need be, to fit the open-file limit
+/// (raised to its maximum first).
+fn fit_to_fd_limit(limits: [Option<ConnectionLimits>; 3]) -> [Option<ConnectionLimits>; 3] {
+    let Some(fd_limit) = listener::raise_fd_limit() else { return limits };
+    let wanted: Vec<usize> = limits.iter().flatten().map(|l| l.max_connections).collect();
+    let fitted = listener::fit_connections(&wanted, fd_limit);
+    if fitted != wanted {
+        tracing::warn!(fd_limit, wanted = ?wanted, fitted = ?fitted, reserved = listener::RESERVED_FDS,
+            "the open-file limit is too low for the configured max_connections; lowered them to fit (raise `ulimit -n` to keep them)");
+    }
+    let mut fitted = fitted.into_iter();
+    limits.map(|l| l.map(|l| ConnectionLimits { max_connections: fitted.next().unwrap_or(l.max_connections), ..l }))
 }
 
 /// Re-sends active alerts as Alertmanager expects, for as long as the process runs.

@@ -15,6 +15,7 @@ pub mod derived_metrics;
 pub mod exporters;
 pub mod health;
 pub mod limits;
+pub mod listener;
 pub mod otlp_wire;
 pub mod own_logs;
 pub mod pipeline;

@@ -80,6 +80,20 @@ fn print_text(body: &str, detailed: bool) {
         for (name, q) in &report.queues {
             println!("{name:<39} {:>10} {:>10}", q.size, q.capacity);
         }
+        println!("\n{:<39} {:>10} {:>10}", "LISTENER", "OPEN", "MAX");
+        for (name, l) in &report.listeners {
+            println!("{name:<39} {:>10} {:>10}", l.connections, l.max_connections);
+        }
+        if let Some(m) = &report.memory {
+            let mib = |b: u64| b as f64 / 1048576.0;
+            println!(
+                "\nmemory: {:.1} MiB of data held (refused above {:.1} MiB), {:.1} MiB resident (refused above {:.1} MiB)",
+                mib(m.accounted_bytes),
+                mib(m.soft_limit_bytes),
+                mib(m.resident_bytes),
+                mib(m.limit_bytes)
+            );
+        }
         return;
     }
     if let Ok(summary) = serde_json::from_str::<SummaryReport>(body) {

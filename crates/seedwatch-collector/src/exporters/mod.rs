@@ -24,7 +24,7 @@ pub(crate) use runner::{Backoff, run_exporter};
 pub const REGISTRY: &[ExporterFactory] = &[elasticsearch::FACTORY, file::FACTORY, otlp::FACTORY];
 
 /// Keys every exporter entry accepts besides its own.
-const COMMON_KEYS: &[&str] = &["enabled", "signals", "queue_capacity", "persistent_queue", "retry"];
+const COMMON_KEYS: &[&str] = &["enabled", "signals", "queue_capacity", "queue_max_bytes", "persistent_queue", "retry"];
 
 /// gzips a request body (fast level: exporters trade ratio for CPU).
 pub(crate) fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -159,6 +159,7 @@ struct Common {
     enabled: bool,
     signals: Option<Vec<Signal>>,
     queue_capacity: Option<u64>,
+    queue_max_bytes: Option<bytesize::ByteSize>,
     persistent_queue: Option<DurableQueueConfig>,
     #[serde(default)]
     retry: RetryConfig,
@@ -173,6 +174,9 @@ pub struct ExporterSpec {
     pub signals: Vec<Signal>,
     /// Its queue's capacity in items; `None` means the pipeline default.
     pub queue_capacity: Option<u64>,
+    /// Its queue's capacity in bytes (of batches held against the memory limiter); `None`
+    /// means the pipeline default.
+    pub queue_max_bytes: Option<bytesize::ByteSize>,
     /// Keep its queue on disk instead (then `queue_capacity` does not apply).
     pub persistent_queue: Option<DurableQueueConfig>,
     /// Retry policy.
@@ -185,13 +189,24 @@ fn validate_common(c: &Common, path: &str, problems: &mut Vec<Problem>) {
     if c.queue_capacity == Some(0) {
         problems.push(Problem::found_expected(format!("{path}.queue_capacity"), 0, "a number of items greater than 0"));
     }
+    if c.queue_max_bytes.is_some_and(|b| b.as_u64() < 1024 * 1024) {
+        problems.push(Problem::found_expected(
+            format!("{path}.queue_max_bytes"),
+            c.queue_max_bytes.unwrap_or_default(),
+            "at least 1MiB",
+        ));
+    }
     if let Some(q) = &c.persistent_queue {
         q.validate(path, problems);
-        if c.queue_capacity.is_some() {
-            problems.push(Problem::new(
-                format!("{path}.queue_capacity"),
-                "does not apply with `persistent_queue` (bounded by `persistent_queue.max_size`); remove one",
-            ));
+        for (key, set) in
+            [("queue_capacity", c.queue_capacity.is_some()), ("queue_max_bytes", c.queue_max_bytes.is_some())]
+        {
+            if set {
+                problems.push(Problem::new(
+                    format!("{path}.{key}"),
+                    "does not apply with `persistent_queue` (bounded by `persistent_queue.max_size`); remove one",
+                ));
+            }
         }
     }
     let r = &c.retry;
@@ -231,6 +246,7 @@ pub fn parse_all(map: &Mapping, problems: &mut Vec<Problem>) -> Vec<ExporterSpec
                 name: entry.name,
                 signals,
                 queue_capacity: common.queue_capacity,
+                queue_max_bytes: common.queue_max_bytes,
                 persistent_queue: common.persistent_queue,
                 retry: common.retry,
                 config,

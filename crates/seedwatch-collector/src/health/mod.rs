@@ -9,7 +9,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
-pub use report::{ComponentReport, DetailedReport, OverallStatus, QueueReport, SummaryReport};
+pub use report::{
+    ComponentReport, DetailedReport, ListenerReport, MemoryReport, OverallStatus, QueueReport, SummaryReport,
+};
 
 use crate::pipeline::QueueSet;
 
@@ -56,6 +58,8 @@ pub struct Health {
     shutting_down: AtomicBool,
     components: Mutex<BTreeMap<(ComponentKind, String), ComponentState>>,
     queues: QueueSet,
+    memory: std::sync::OnceLock<std::sync::Arc<crate::limits::MemoryLimiter>>,
+    listeners: std::sync::OnceLock<crate::listener::ListenerSet>,
 }
 
 impl Health {
@@ -66,7 +70,16 @@ impl Health {
             shutting_down: AtomicBool::new(false),
             components: Mutex::new(BTreeMap::new()),
             queues,
+            memory: std::sync::OnceLock::new(),
+            listeners: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Reports the memory limiter (refusing new data makes the collector degraded) and the
+    /// listeners' connections.
+    pub fn watch(&self, memory: std::sync::Arc<crate::limits::MemoryLimiter>, listeners: crate::listener::ListenerSet) {
+        let _ = self.memory.set(memory);
+        let _ = self.listeners.set(listeners);
     }
 
     /// Declares a component (status `Starting`), with an optional detail such as its endpoint.
@@ -147,6 +160,20 @@ impl Health {
         for q in self.queues.snapshot() {
             report.queues.insert(q.name().to_owned(), QueueReport::new(q.size(), q.capacity(), q.unit()));
         }
+        report.memory = self.memory.get().map(|m| MemoryReport {
+            limit_bytes: m.limit(),
+            soft_limit_bytes: m.soft_limit(),
+            accounted_bytes: m.used(),
+            resident_bytes: m.rss(),
+            refusing: m.refusing().map(|why| why.to_string()),
+        });
+        if let Some(listeners) = self.listeners.get() {
+            for l in listeners.snapshot() {
+                let open = l.connections().len();
+                let report_entry = ListenerReport { connections: open, max_connections: l.connections().max() };
+                report.listeners.insert(l.name().to_owned(), report_entry);
+            }
+        }
         report
     }
 
@@ -172,6 +199,10 @@ impl Health {
                 status = status.max(OverallStatus::Degraded);
                 reasons.push(format!("queue {} is {:.0}% full", q.name(), ratio * 100.0));
             }
+        }
+        if let Some(why) = self.memory.get().and_then(|m| m.refusing()) {
+            status = status.max(OverallStatus::Degraded);
+            reasons.push(format!("refusing new data: {why}"));
         }
         (status, reasons)
     }

@@ -64,12 +64,51 @@ pub struct DetailedReport {
     /// agents' health does not change the collector's own status.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub agents: Option<crate::agents::AgentCounts>,
+    /// The memory limiter.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub memory: Option<MemoryReport>,
+    /// Open connections per listener.
+    #[serde(default)]
+    pub listeners: BTreeMap<String, ListenerReport>,
 }
 
 impl DetailedReport {
     pub(super) fn new(summary: SummaryReport, ready: bool) -> Self {
-        DetailedReport { summary, ready, components: Components::default(), queues: BTreeMap::new(), agents: None }
+        DetailedReport {
+            summary,
+            ready,
+            components: Components::default(),
+            queues: BTreeMap::new(),
+            agents: None,
+            memory: None,
+            listeners: BTreeMap::new(),
+        }
     }
+}
+
+/// The memory limiter in `/health/detailed`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MemoryReport {
+    /// Resident memory above which new data is refused.
+    pub limit_bytes: u64,
+    /// Data held above which new data is refused.
+    pub soft_limit_bytes: u64,
+    /// Data queued and in flight.
+    pub accounted_bytes: u64,
+    /// Resident memory at the last sample.
+    pub resident_bytes: u64,
+    /// Why new data is refused now, if it is.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub refusing: Option<String>,
+}
+
+/// One listener in `/health/detailed`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ListenerReport {
+    /// Open now.
+    pub connections: usize,
+    /// The limit in force.
+    pub max_connections: usize,
 }
 
 /// Components by role.

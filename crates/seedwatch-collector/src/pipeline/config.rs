@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use bytesize::ByteSize;
 use serde::Deserialize;
 
 use crate::config::{Problem, check_positive};
@@ -14,6 +15,11 @@ pub struct PipelineConfig {
     /// default capacity of each exporter's queue.
     #[serde(default = "default_queue_capacity")]
     pub queue_capacity: u64,
+    /// Capacity of each signal's queue in bytes (what its batches hold against the memory
+    /// limiter); also the default of each exporter's in-memory queue. A queue is full at
+    /// whichever limit comes first.
+    #[serde(default = "default_queue_max_bytes")]
+    pub queue_max_bytes: ByteSize,
     /// How long a receiver waits for room in a full queue before answering the OTLP
     /// retryable status (gRPC UNAVAILABLE, HTTP 429).
     #[serde(default = "default_enqueue_timeout", with = "humantime_serde")]
@@ -32,6 +38,7 @@ impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
             queue_capacity: default_queue_capacity(),
+            queue_max_bytes: default_queue_max_bytes(),
             enqueue_timeout: default_enqueue_timeout(),
             retry_after: default_retry_after(),
             persist_timeout: default_persist_timeout(),
@@ -41,6 +48,9 @@ impl Default for PipelineConfig {
 
 fn default_queue_capacity() -> u64 {
     100_000
+}
+fn default_queue_max_bytes() -> ByteSize {
+    ByteSize::mib(64)
 }
 fn default_enqueue_timeout() -> Duration {
     Duration::from_millis(100)
@@ -62,6 +72,9 @@ impl PipelineConfig {
                 self.queue_capacity,
                 "at most 100000000 items",
             ));
+        }
+        if self.queue_max_bytes < ByteSize::mib(1) {
+            problems.push(Problem::found_expected("pipeline.queue_max_bytes", self.queue_max_bytes, "at least 1MiB"));
         }
         if self.retry_after.is_zero() || self.retry_after > Duration::from_secs(3600) {
             problems.push(Problem::found_expected(

@@ -19,10 +19,10 @@ mod trace_data;
 
 use std::sync::{Arc, RwLock};
 
-pub use batch::{Batch, Payload, Transport, data_point_count};
+pub use batch::{Batch, Payload, Transport, data_point_count, decoded_bytes_per_wire_byte};
 pub use config::PipelineConfig;
 pub(crate) use exporter_queue::Outlet;
-pub use queue::{QueueReceiver, QueueSender, QueueStats, QueueUnit, SendError, Weighted, bounded};
+pub use queue::{QueueReceiver, QueueSender, QueueStats, QueueUnit, SendError, Weighted, bounded, bounded_in_bytes};
 pub use signal::Signal;
 pub use topology::{DrainOutcome, Topology};
 pub use trace_data::{TraceData, span_ids_problem};

@@ -1,7 +1,8 @@
 //! The one bounded queue used on every hop of the pipeline.
 //!
-//! Capacity is counted in items (spans, data points, log records), not in requests, so memory
-//! stays bounded whatever the request sizes. A sender either waits for room or, with
+//! Capacity is counted in items (spans, data points, log records), not in requests, and in the
+//! bytes batches hold against the memory limiter, so memory stays bounded whatever the request
+//! sizes; a queue is full at whichever limit comes first. A sender either waits for room or, with
 //! [`QueueSender::send_timeout`], gives the item back so the receiver can answer the OTLP
 //! retryable status: nothing is ever dropped here.
 
@@ -15,17 +16,27 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 pub trait Weighted {
     /// The number of items this value holds.
     fn weight(&self) -> u64;
+    /// The bytes it holds in memory (0: not counted in bytes).
+    fn bytes(&self) -> u64 {
+        0
+    }
 }
 
 impl<T: Weighted> Weighted for Arc<T> {
     fn weight(&self) -> u64 {
         self.as_ref().weight()
     }
+    fn bytes(&self) -> u64 {
+        self.as_ref().bytes()
+    }
 }
 
 impl Weighted for super::Batch {
     fn weight(&self) -> u64 {
         self.items()
+    }
+    fn bytes(&self) -> u64 {
+        self.held_bytes()
     }
 }
 
@@ -45,12 +56,30 @@ pub struct QueueStats {
     capacity: u64,
     size: AtomicU64,
     unit: QueueUnit,
+    /// In-memory queues: capacity and size in bytes held.
+    byte_capacity: u64,
+    bytes: AtomicU64,
 }
 
 impl QueueStats {
     /// Stats of a queue counted in bytes.
     pub(crate) fn bytes(name: String, capacity: u64) -> Self {
-        QueueStats { name, capacity, size: AtomicU64::new(0), unit: QueueUnit::Bytes }
+        QueueStats {
+            name,
+            capacity,
+            size: AtomicU64::new(0),
+            unit: QueueUnit::Bytes,
+            byte_capacity: 0,
+            bytes: AtomicU64::new(0),
+        }
+    }
+    /// Bytes of memory the queued batches hold (in-memory queues).
+    pub fn held_bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+    /// Capacity in bytes of memory held (in-memory queues; 0 for durable ones).
+    pub fn byte_capacity(&self) -> u64 {
+        self.byte_capacity
     }
     pub(crate) fn add(&self, n: u64) {
         self.size.fetch_add(n, Ordering::Relaxed);
@@ -88,46 +117,96 @@ pub enum SendError<T> {
 /// The producing side of a bounded queue. Cloneable; the queue closes when all are dropped.
 #[derive(Debug)]
 pub struct QueueSender<T> {
-    tx: mpsc::UnboundedSender<(T, OwnedSemaphorePermit)>,
+    tx: mpsc::UnboundedSender<Queued<T>>,
     permits: Arc<Semaphore>,
+    byte_permits: Arc<Semaphore>,
     stats: Arc<QueueStats>,
+}
+
+/// An item with the room it takes, freed when it is taken out.
+#[derive(Debug)]
+struct Queued<T> {
+    item: T,
+    slots: OwnedSemaphorePermit,
+    bytes: OwnedSemaphorePermit,
+}
+
+impl<T> Queued<T> {
+    /// Takes the item out, updating the queue's size.
+    fn take(self, stats: &QueueStats) -> T {
+        stats.size.fetch_sub(self.slots.num_permits() as u64, Ordering::Relaxed);
+        stats.bytes.fetch_sub(self.bytes.num_permits() as u64, Ordering::Relaxed);
+        self.item
+    }
 }
 
 impl<T> Clone for QueueSender<T> {
     fn clone(&self) -> Self {
-        QueueSender { tx: self.tx.clone(), permits: self.permits.clone(), stats: self.stats.clone() }
+        QueueSender {
+            tx: self.tx.clone(),
+            permits: self.permits.clone(),
+            byte_permits: self.byte_permits.clone(),
+            stats: self.stats.clone(),
+        }
     }
 }
 
 /// The consuming side of a bounded queue.
 #[derive(Debug)]
 pub struct QueueReceiver<T> {
-    rx: mpsc::UnboundedReceiver<(T, OwnedSemaphorePermit)>,
+    rx: mpsc::UnboundedReceiver<Queued<T>>,
     stats: Arc<QueueStats>,
 }
 
-/// Creates a queue holding at most `capacity` items (at least 1).
+/// Creates a queue holding at most `capacity` items (at least 1), not counted in bytes.
 pub fn bounded<T: Weighted>(name: impl Into<String>, capacity: u64) -> (QueueSender<T>, QueueReceiver<T>) {
+    bounded_in_bytes(name, capacity, u32::MAX as u64)
+}
+
+/// Creates a queue holding at most `capacity` items and `max_bytes` bytes (each at least 1).
+pub fn bounded_in_bytes<T: Weighted>(
+    name: impl Into<String>,
+    capacity: u64,
+    max_bytes: u64,
+) -> (QueueSender<T>, QueueReceiver<T>) {
     let capacity = capacity.clamp(1, Semaphore::MAX_PERMITS as u64);
+    let byte_capacity = max_bytes.clamp(1, Semaphore::MAX_PERMITS as u64);
     let (tx, rx) = mpsc::unbounded_channel();
-    let stats = Arc::new(QueueStats { name: name.into(), capacity, size: AtomicU64::new(0), unit: QueueUnit::Items });
+    let stats = Arc::new(QueueStats {
+        name: name.into(),
+        capacity,
+        size: AtomicU64::new(0),
+        unit: QueueUnit::Items,
+        byte_capacity,
+        bytes: AtomicU64::new(0),
+    });
     let permits = Arc::new(Semaphore::new(capacity as usize));
-    (QueueSender { tx, permits, stats: stats.clone() }, QueueReceiver { rx, stats })
+    let byte_permits = Arc::new(Semaphore::new(byte_capacity as usize));
+    (QueueSender { tx, permits, byte_permits, stats: stats.clone() }, QueueReceiver { rx, stats })
 }
 
 impl<T: Weighted> QueueSender<T> {
     /// Slots this item takes: its weight, at least one, at most the whole queue (so an
-    /// oversized request still fits into an empty queue instead of waiting forever).
-    fn slots(&self, item: &T) -> u32 {
-        item.weight().clamp(1, self.stats.capacity) as u32
+    /// oversized request still fits into an empty queue instead of waiting forever); the
+    /// same for its bytes.
+    fn room(&self, item: &T) -> (u32, u32) {
+        let slots = item.weight().clamp(1, self.stats.capacity).min(u32::MAX as u64) as u32;
+        let bytes = item.bytes().min(self.stats.byte_capacity).min(u32::MAX as u64) as u32;
+        (slots, bytes)
+    }
+
+    async fn acquire(&self, item: &T) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+        let (slots, bytes) = self.room(item);
+        let slots = self.permits.clone().acquire_many_owned(slots).await.ok()?;
+        let bytes = self.byte_permits.clone().acquire_many_owned(bytes).await.ok()?;
+        Some((slots, bytes))
     }
 
     /// Queues the item, waiting as long as it takes for room. Fails only when closed.
     pub async fn send(&self, item: T) -> Result<(), SendError<T>> {
-        let slots = self.slots(&item);
-        match self.permits.clone().acquire_many_owned(slots).await {
-            Ok(permit) => self.push(item, permit),
-            Err(_) => Err(SendError::Closed(item)),
+        match self.acquire(&item).await {
+            Some((slots, bytes)) => self.push(item, slots, bytes),
+            None => Err(SendError::Closed(item)),
         }
     }
 
@@ -139,10 +218,8 @@ impl<T: Weighted> QueueSender<T> {
         if wait.is_zero() {
             return self.try_send(item);
         }
-        let slots = self.slots(&item);
-        let acquire = self.permits.clone().acquire_many_owned(slots);
-        match tokio::time::timeout(wait, acquire).await.ok().and_then(Result::ok) {
-            Some(permit) => self.push(item, permit),
+        match tokio::time::timeout(wait, self.acquire(&item)).await.ok().flatten() {
+            Some((slots, bytes)) => self.push(item, slots, bytes),
             None => Err(SendError::Full(item)),
         }
     }
@@ -152,20 +229,18 @@ impl<T: Weighted> QueueSender<T> {
         if self.tx.is_closed() {
             return Err(SendError::Closed(item));
         }
-        match self.permits.clone().try_acquire_many_owned(self.slots(&item)) {
-            Ok(permit) => self.push(item, permit),
+        let (slots, bytes) = self.room(&item);
+        let Ok(slots) = self.permits.clone().try_acquire_many_owned(slots) else { return Err(SendError::Full(item)) };
+        match self.byte_permits.clone().try_acquire_many_owned(bytes) {
+            Ok(bytes) => self.push(item, slots, bytes),
             Err(_) => Err(SendError::Full(item)),
         }
     }
 
-    fn push(&self, item: T, permit: OwnedSemaphorePermit) -> Result<(), SendError<T>> {
-        let slots = permit.num_permits() as u64;
-        self.stats.size.fetch_add(slots, Ordering::Relaxed);
-        self.tx.send((item, permit)).map_err(|err| {
-            let (item, permit) = err.0;
-            self.stats.size.fetch_sub(permit.num_permits() as u64, Ordering::Relaxed);
-            SendError::Closed(item)
-        })
+    fn push(&self, item: T, slots: OwnedSemaphorePermit, bytes: OwnedSemaphorePermit) -> Result<(), SendError<T>> {
+        self.stats.size.fetch_add(slots.num_permits() as u64, Ordering::Relaxed);
+        self.stats.bytes.fetch_add(bytes.num_permits() as u64, Ordering::Relaxed);
+        self.tx.send(Queued { item, slots, bytes }).map_err(|err| SendError::Closed(err.0.take(&self.stats)))
     }
 
     /// The queue's depth and capacity.
@@ -178,18 +253,12 @@ impl<T> QueueReceiver<T> {
     /// Takes the next item, freeing its slots; `None` once every sender is gone and the
     /// queue is empty.
     pub async fn recv(&mut self) -> Option<T> {
-        let (item, permit) = self.rx.recv().await?;
-        self.stats.size.fetch_sub(permit.num_permits() as u64, Ordering::Relaxed);
-        drop(permit);
-        Some(item)
+        Some(self.rx.recv().await?.take(&self.stats))
     }
 
     /// Takes the next item if one is queued now; never waits.
     pub fn try_recv(&mut self) -> Option<T> {
-        let (item, permit) = self.rx.try_recv().ok()?;
-        self.stats.size.fetch_sub(permit.num_permits() as u64, Ordering::Relaxed);
-        drop(permit);
-        Some(item)
+        Some(self.rx.try_recv().ok()?.take(&self.stats))
     }
 
     /// Stops accepting new items; those already queued can still be received.
@@ -213,6 +282,35 @@ mod tests {
         fn weight(&self) -> u64 {
             self.0
         }
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct Sized(u64, u64);
+    impl Weighted for Sized {
+        fn weight(&self) -> u64 {
+            self.0
+        }
+        fn bytes(&self) -> u64 {
+            self.1
+        }
+    }
+
+    #[tokio::test]
+    async fn a_queue_is_full_at_whichever_limit_comes_first() {
+        let (tx, mut rx) = bounded_in_bytes::<Sized>("q", 100, 1000);
+        tx.try_send(Sized(1, 900)).expect("room");
+        assert!(matches!(tx.try_send(Sized(1, 200)), Err(SendError::Full(_))), "bytes full, items not");
+        assert_eq!((tx.stats().size(), tx.stats().held_bytes()), (1, 900));
+        tx.try_send(Sized(50, 100)).expect("exactly the byte capacity");
+        assert_eq!(rx.recv().await, Some(Sized(1, 900)));
+        assert_eq!(tx.stats().held_bytes(), 100);
+        assert!(matches!(tx.try_send(Sized(1, 5000)), Err(SendError::Full(_))), "an oversized one needs it all");
+        assert_eq!(rx.recv().await, Some(Sized(50, 100)));
+        tx.send_timeout(Sized(1, 5000), Duration::from_millis(10))
+            .await
+            .expect("an oversized one fits an emptied queue");
+        tx.try_send(Sized(40, 0)).expect("items left");
+        assert!(matches!(tx.try_send(Sized(60, 0)), Err(SendError::Full(_))), "items full");
     }
 
     #[tokio::test]

@@ -7,9 +7,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::exporter_queue::{Inlet, Outlet};
-use super::{Batch, PipelineConfig, QueueReceiver, QueueSender, QueueSet, Signal, bounded, durable};
+use super::{Batch, PipelineConfig, QueueReceiver, QueueSender, QueueSet, Signal, bounded_in_bytes, durable};
 use crate::exporters::{ExporterSpec, run_exporter};
 use crate::health::{ComponentKind, ComponentStatus, Health};
+use crate::limits::MemoryLimiter;
 use crate::processors::{BuildContext, LogEmitter, Processor, ProcessorSpec, build_all};
 use crate::receivers::Ingest;
 use crate::telemetry::SelfMetrics;
@@ -50,7 +51,9 @@ struct Route {
 
 impl Topology {
     /// Creates every queue and starts the workers and exporter tasks. Exporters start
-    /// asynchronously and report their own health.
+    /// asynchronously and report their own health. Receivers reserve what they queue in
+    /// `memory`.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         config: &PipelineConfig,
         processors: &[ProcessorSpec],
@@ -59,6 +62,7 @@ impl Topology {
         queues: QueueSet,
         metrics: Arc<SelfMetrics>,
         health: Arc<Health>,
+        memory: Arc<MemoryLimiter>,
     ) -> Topology {
         let mut exporter_tasks = JoinSet::new();
         let mut durable_tasks = JoinSet::new();
@@ -78,7 +82,8 @@ impl Topology {
                 },
                 None => {
                     let capacity = spec.queue_capacity.unwrap_or(config.queue_capacity);
-                    let (tx, rx) = bounded(format!("exporter/{}", spec.name), capacity);
+                    let bytes = spec.queue_max_bytes.unwrap_or(config.queue_max_bytes).as_u64();
+                    let (tx, rx) = bounded_in_bytes(format!("exporter/{}", spec.name), capacity, bytes);
                     queues.add(tx.stats().clone());
                     (Inlet::Memory(tx), Outlet::Memory(rx))
                 }
@@ -104,7 +109,8 @@ impl Topology {
         let mut senders = Vec::new();
         let mut receivers = Vec::new();
         for signal in Signal::ALL {
-            let (tx, rx) = bounded::<Batch>(signal.as_str(), config.queue_capacity);
+            let (tx, rx) =
+                bounded_in_bytes::<Batch>(signal.as_str(), config.queue_capacity, config.queue_max_bytes.as_u64());
             queues.add(tx.stats().clone());
             senders.push(tx);
             receivers.push(rx);
@@ -137,7 +143,7 @@ impl Topology {
             }
         }
         Topology {
-            ingest: Ingest::new(traces, metrics_tx, logs, metrics, config, &durable_signals),
+            ingest: Ingest::new(traces, metrics_tx, logs, metrics, config, &durable_signals, memory),
             stop_intake,
             stop_logs,
             workers,

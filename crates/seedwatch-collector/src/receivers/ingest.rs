@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::validate::{Rejection, drop_invalid};
+use crate::limits::{MemoryLimiter, MemoryRefusal, Reservation};
 use crate::pipeline::{Batch, Payload, PipelineConfig, QueueSender, SendError, Signal, Transport};
 use crate::telemetry::{RequestOutcome, SelfMetrics};
 
@@ -19,6 +20,7 @@ pub struct Ingest {
     /// Per signal (in [`Signal::ALL`] order): answer only once the batch is on disk.
     durable: [bool; 3],
     persist_timeout: Duration,
+    memory: Arc<MemoryLimiter>,
 }
 
 /// A request that was taken (possibly with some items rejected as invalid).
@@ -47,13 +49,32 @@ pub enum IngestError {
         /// Suggested wait.
         retry_after: Duration,
     },
+    /// The memory limit is reached.
+    #[error("{refusal}")]
+    MemoryLimited {
+        /// Which limit.
+        refusal: MemoryRefusal,
+        /// Suggested wait.
+        retry_after: Duration,
+    },
 }
 
 impl IngestError {
     /// The suggested wait before retrying.
     pub fn retry_after(&self) -> Duration {
         match self {
-            IngestError::QueueFull { retry_after, .. } | IngestError::ShuttingDown { retry_after } => *retry_after,
+            IngestError::QueueFull { retry_after, .. }
+            | IngestError::ShuttingDown { retry_after }
+            | IngestError::MemoryLimited { retry_after, .. } => *retry_after,
+        }
+    }
+
+    /// The `outcome` label of the refused request.
+    pub fn outcome(&self) -> RequestOutcome {
+        match self {
+            IngestError::QueueFull { .. } => RequestOutcome::QueueFull,
+            IngestError::ShuttingDown { .. } => RequestOutcome::ShuttingDown,
+            IngestError::MemoryLimited { .. } => RequestOutcome::MemoryLimited,
         }
     }
 }
@@ -66,8 +87,10 @@ impl Ingest {
         metrics: Arc<SelfMetrics>,
         config: &PipelineConfig,
         durable_signals: &[Signal],
+        memory: Arc<MemoryLimiter>,
     ) -> Self {
         Ingest {
+            memory,
             queues: [traces, metrics_queue, logs],
             metrics,
             enqueue_timeout: config.enqueue_timeout,
@@ -82,11 +105,41 @@ impl Ingest {
         &self.metrics
     }
 
-    /// Validates and queues one decoded request.
-    pub async fn ingest(&self, mut payload: Payload, transport: Transport) -> Result<IngestOutcome, IngestError> {
+    /// The memory limiter requests reserve against.
+    pub fn memory(&self) -> &Arc<MemoryLimiter> {
+        &self.memory
+    }
+
+    /// The suggested wait of retryable refusals.
+    pub fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+
+    /// Whether a new request may start (the memory limiter's verdict); a refusal is counted.
+    pub fn admit(&self, transport: Transport, signal: Signal) -> Result<(), IngestError> {
+        self.memory.admit().map_err(|refusal| {
+            self.metrics.receiver_request(transport, signal, RequestOutcome::MemoryLimited);
+            IngestError::MemoryLimited { refusal, retry_after: self.retry_after }
+        })
+    }
+
+    /// Counts a request refused for memory while it was read or decoded.
+    pub fn memory_limited(&self, transport: Transport, signal: Signal, refusal: MemoryRefusal) -> IngestError {
+        self.metrics.receiver_request(transport, signal, RequestOutcome::MemoryLimited);
+        IngestError::MemoryLimited { refusal, retry_after: self.retry_after }
+    }
+
+    /// Validates and queues one decoded request; the batch holds `memory` until exported.
+    pub async fn ingest(
+        &self,
+        mut payload: Payload,
+        transport: Transport,
+        memory: Reservation,
+    ) -> Result<IngestOutcome, IngestError> {
         let signal = payload.signal();
         let Rejection { count: rejected, message } = drop_invalid(&mut payload);
         let mut batch = Batch::new(payload, transport);
+        batch.hold(memory);
         let items = batch.items();
         let outcome = IngestOutcome { rejected, message };
         if items == 0 {
@@ -119,11 +172,7 @@ impl Ingest {
             }
             Err(err) => {
                 self.metrics.receiver_refused(transport, signal, items + rejected);
-                let kind = match err {
-                    IngestError::QueueFull { .. } => RequestOutcome::QueueFull,
-                    IngestError::ShuttingDown { .. } => RequestOutcome::ShuttingDown,
-                };
-                self.metrics.receiver_request(transport, signal, kind);
+                self.metrics.receiver_request(transport, signal, err.outcome());
                 Err(err)
             }
         }

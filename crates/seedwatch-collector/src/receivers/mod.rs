@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::config::{Problem, Validate};
 
 pub use ingest::{Ingest, IngestError, IngestOutcome};
+pub use otlp::retryable_status;
 
 /// All receivers.
 #[derive(Debug, Clone, Default, Deserialize)]

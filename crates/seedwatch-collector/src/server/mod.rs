@@ -18,6 +18,7 @@ use crate::agents::AgentTracker;
 use crate::budgets::Budgets;
 use crate::config::{Problem, check_endpoint};
 use crate::health::Health;
+use crate::listener::{ConnectionLimits, ConnectionsConfig};
 use crate::telemetry::Exposition;
 
 /// Admin server settings.
@@ -27,11 +28,14 @@ pub struct AdminConfig {
     /// Listen address, `host:port`.
     #[serde(default = "default_endpoint")]
     pub endpoint: String,
+    /// Connection limits and timeouts (defaults: [`ConnectionLimits::admin`]).
+    #[serde(default)]
+    pub connections: ConnectionsConfig,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        AdminConfig { endpoint: default_endpoint() }
+        AdminConfig { endpoint: default_endpoint(), connections: ConnectionsConfig::default() }
     }
 }
 
@@ -43,6 +47,12 @@ impl AdminConfig {
     /// Validates, paths under `admin`.
     pub fn validate(&self, problems: &mut Vec<Problem>) {
         check_endpoint(&self.endpoint, "admin.endpoint", problems);
+        self.connections.validate(ConnectionLimits::admin(), "admin.connections", problems);
+    }
+
+    /// The connection limits in force.
+    pub fn limits(&self) -> ConnectionLimits {
+        self.connections.resolve(ConnectionLimits::admin())
     }
 }
 

@@ -2,6 +2,7 @@
 //! exporters sent and failed, queue depths, and process CPU and memory.
 
 mod exposition;
+mod memory;
 mod process;
 mod queues;
 
@@ -13,6 +14,8 @@ use prometheus_client::registry::Registry;
 
 pub use exposition::{Exposition, ExpositionFormat, encode};
 
+use crate::limits::MemoryLimiter;
+use crate::listener::ListenerSet;
 use crate::pipeline::{QueueSet, Signal, Transport};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -67,6 +70,10 @@ pub enum RequestOutcome {
     QueueFull,
     /// Refused because the collector is shutting down (retryable).
     ShuttingDown,
+    /// Refused because the memory limit was reached (retryable).
+    MemoryLimited,
+    /// The body arrived too slowly and was cut.
+    TooSlow,
 }
 
 impl RequestOutcome {
@@ -78,6 +85,8 @@ impl RequestOutcome {
             RequestOutcome::TooLarge => "too_large",
             RequestOutcome::QueueFull => "queue_full",
             RequestOutcome::ShuttingDown => "shutting_down",
+            RequestOutcome::MemoryLimited => "memory_limited",
+            RequestOutcome::TooSlow => "too_slow",
         }
     }
 }
@@ -95,6 +104,18 @@ pub struct SelfMetrics {
 impl SelfMetrics {
     /// Registers the collector's own metrics, queue gauges and process metrics.
     pub fn register(registry: &mut Registry, queues: QueueSet) -> Self {
+        Self::register_all(registry, queues, ListenerSet::default(), MemoryLimiter::unlimited())
+    }
+
+    /// [`SelfMetrics::register`], with the listeners' connections and the memory limiter.
+    pub fn register_all(
+        registry: &mut Registry,
+        queues: QueueSet,
+        listeners: ListenerSet,
+        memory: std::sync::Arc<MemoryLimiter>,
+    ) -> Self {
+        registry.register_collector(Box::new(listeners));
+        registry.register_collector(Box::new(memory::MemoryCollector(memory)));
         let accepted = PerSignal::register(
             registry,
             |s| format!("seedwatch_receiver_accepted_{}", s.item_noun()),

@@ -4,6 +4,7 @@ use bytesize::ByteSize;
 use serde::Deserialize;
 
 use crate::config::{Problem, Validate, check_endpoint};
+use crate::listener::{ConnectionLimits, ConnectionsConfig};
 
 /// The OTLP receiver: gRPC and HTTP servers.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -30,10 +31,13 @@ pub struct GrpcConfig {
     /// Largest request message accepted, after decompression.
     #[serde(default = "default_max_message_size")]
     pub max_message_size: ByteSize,
-    /// Requests processed at once; more wait (HTTP/2 flow control holds their bodies), so
-    /// memory stays bounded by this times `max_message_size`.
+    /// Requests processed (decoded and queued) at once, once read; more wait. Reading is
+    /// bounded by the connection limits and the memory limiter instead.
     #[serde(default = "default_max_concurrent_requests")]
     pub max_concurrent_requests: usize,
+    /// Connection limits and timeouts (defaults: [`ConnectionLimits::otlp_grpc`]).
+    #[serde(default)]
+    pub connections: ConnectionsConfig,
 }
 
 impl Default for GrpcConfig {
@@ -43,7 +47,15 @@ impl Default for GrpcConfig {
             endpoint: default_grpc_endpoint(),
             max_message_size: default_max_message_size(),
             max_concurrent_requests: default_max_concurrent_requests(),
+            connections: ConnectionsConfig::default(),
         }
+    }
+}
+
+impl GrpcConfig {
+    /// The connection limits in force.
+    pub fn limits(&self) -> ConnectionLimits {
+        self.connections.resolve(ConnectionLimits::otlp_grpc())
     }
 }
 
@@ -63,10 +75,13 @@ pub struct HttpConfig {
     /// Largest body accepted after gzip decompression; larger gets 413 (gzip-bomb guard).
     #[serde(default = "default_max_decompressed_size")]
     pub max_decompressed_size: ByteSize,
-    /// Requests processed at once; more wait unread, so memory stays bounded by this times
-    /// `max_decompressed_size`.
+    /// Requests processed (decompressed, decoded and queued) at once, once read; more wait.
+    /// Reading is bounded by the connection limits and the memory limiter instead.
     #[serde(default = "default_max_concurrent_requests")]
     pub max_concurrent_requests: usize,
+    /// Connection limits and timeouts (defaults: [`ConnectionLimits::otlp_http`]).
+    #[serde(default)]
+    pub connections: ConnectionsConfig,
 }
 
 impl Default for HttpConfig {
@@ -77,7 +92,15 @@ impl Default for HttpConfig {
             max_body_size: default_max_message_size(),
             max_decompressed_size: default_max_decompressed_size(),
             max_concurrent_requests: default_max_concurrent_requests(),
+            connections: ConnectionsConfig::default(),
         }
+    }
+}
+
+impl HttpConfig {
+    /// The connection limits in force.
+    pub fn limits(&self) -> ConnectionLimits {
+        self.connections.resolve(ConnectionLimits::otlp_http())
     }
 }
 
@@ -118,12 +141,14 @@ impl Validate for OtlpReceiverConfig {
             check_concurrency(self.grpc.max_concurrent_requests, "grpc.max_concurrent_requests", problems);
             check_endpoint(&self.grpc.endpoint, "grpc.endpoint", problems);
             check_size(self.grpc.max_message_size, "grpc.max_message_size", problems);
+            self.grpc.connections.validate(ConnectionLimits::otlp_grpc(), "grpc.connections", problems);
         }
         if self.http.enabled {
             check_concurrency(self.http.max_concurrent_requests, "http.max_concurrent_requests", problems);
             check_endpoint(&self.http.endpoint, "http.endpoint", problems);
             check_size(self.http.max_body_size, "http.max_body_size", problems);
             check_size(self.http.max_decompressed_size, "http.max_decompressed_size", problems);
+            self.http.connections.validate(ConnectionLimits::otlp_http(), "http.connections", problems);
             if self.http.max_decompressed_size < self.http.max_body_size {
                 problems.push(Problem::found_expected(
                     "http.max_decompressed_size",

@@ -1,22 +1,32 @@
 //! OTLP/HTTP: `POST /v1/traces`, `/v1/metrics`, `/v1/logs` with protobuf or JSON bodies,
 //! optionally gzip-compressed, answered as the OTLP/HTTP specification says: the response in
-//! the request's encoding, 400 with a `google.rpc.Status` for bad input, 413 too large,
-//! 415 unsupported media type or encoding, 429/503 with `Retry-After` when there is no room.
+//! the request's encoding, 400 with a `google.rpc.Status` for bad input, 408 for a body that
+//! arrives too slowly, 413 too large, 415 unsupported media type or encoding, 429/503 with
+//! `Retry-After` when there is no room (queues full, memory limit reached).
+//!
+//! A request is read whole before it takes one of the `max_concurrent_requests` processing
+//! slots, so a slow client never holds a slot; the body, its decompression and its decoding
+//! are reserved against the memory limiter as they grow.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
-use axum::extract::State;
+use axum::body::Body;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
+use http_body_util::BodyExt;
+use tokio::sync::Semaphore;
 
 use super::config::HttpConfig;
 use super::signals::{Logs, Metrics, OtlpSignal, Traces};
-use super::status::{INVALID_ARGUMENT, RESOURCE_EXHAUSTED, RpcStatus, UNAVAILABLE};
-use crate::pipeline::Transport;
+use super::status::{DEADLINE_EXCEEDED, INVALID_ARGUMENT, RESOURCE_EXHAUSTED, RpcStatus, UNAVAILABLE};
+use crate::limits::{MemoryRefusal, Reservation};
+use crate::listener::{BodyError, InFlight};
+use crate::pipeline::{Transport, decoded_bytes_per_wire_byte};
 use crate::receivers::{Ingest, IngestError};
 use crate::telemetry::RequestOutcome;
 
@@ -28,6 +38,8 @@ struct HttpState {
     ingest: Ingest,
     max_body: usize,
     max_decompressed: usize,
+    /// Processing slots, taken once the body is read.
+    slots: Arc<Semaphore>,
 }
 
 /// The OTLP/HTTP routes.
@@ -36,12 +48,12 @@ pub fn http_router(ingest: Ingest, config: &HttpConfig) -> Router {
         ingest,
         max_body: config.max_body_size.as_u64() as usize,
         max_decompressed: config.max_decompressed_size.as_u64() as usize,
+        slots: Arc::new(Semaphore::new(config.max_concurrent_requests)),
     };
     Router::new()
         .route("/v1/traces", post(export::<Traces>))
         .route("/v1/metrics", post(export::<Metrics>))
         .route("/v1/logs", post(export::<Logs>))
-        .layer(tower::limit::ConcurrencyLimitLayer::new(config.max_concurrent_requests))
         .with_state(state)
 }
 
@@ -99,7 +111,12 @@ fn encode<M: prost::Message + serde::Serialize>(encoding: Encoding, message: &M,
     (status, [(header::CONTENT_TYPE, encoding.content_type())], body).into_response()
 }
 
-async fn export<S: OtlpSignal>(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+async fn export<S: OtlpSignal>(
+    State(state): State<HttpState>,
+    in_flight: Option<Extension<InFlight>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let encoding = match content_type(&headers) {
         Ok(e) => e,
         Err(refusal) => {
@@ -108,15 +125,20 @@ async fn export<S: OtlpSignal>(State(state): State<HttpState>, headers: HeaderMa
             return refusal.into_response(Encoding::Json);
         }
     };
-    match handle::<S>(&state, &headers, body, encoding).await {
+    // Served by the listener, the body reserves as it is read; else (tests) from here on.
+    let in_flight = in_flight.map_or_else(|| Arc::new(state.ingest.memory().empty()), |Extension(f)| f.0);
+    match handle::<S>(&state, &headers, body, encoding, &in_flight).await {
         Ok(response) => response,
         Err(refusal) => refuse::<S>(&state, refusal, encoding, encoding.transport()),
     }
 }
 
 fn refuse<S: OtlpSignal>(state: &HttpState, refusal: Refusal, encoding: Encoding, transport: Transport) -> Response {
-    if !matches!(refusal.outcome, RequestOutcome::QueueFull | RequestOutcome::ShuttingDown) {
-        // Queue refusals were already counted, with their items, by `ingest`.
+    if !matches!(
+        refusal.outcome,
+        RequestOutcome::QueueFull | RequestOutcome::ShuttingDown | RequestOutcome::MemoryLimited
+    ) {
+        // Retryable refusals were already counted, with their items, by `ingest`.
         state.ingest.metrics().receiver_request(transport, S::SIGNAL, refusal.outcome);
     }
     refusal.into_response(encoding)
@@ -127,21 +149,46 @@ async fn handle<S: OtlpSignal>(
     headers: &HeaderMap,
     body: Body,
     encoding: Encoding,
+    in_flight: &Reservation,
 ) -> Result<Response, Refusal> {
+    let transport = encoding.transport();
+    let memory_refusal = |refusal| retryable(&state.ingest.memory_limited(transport, S::SIGNAL, refusal));
+    state.ingest.admit(transport, S::SIGNAL).map_err(|e| retryable(&e))?;
     let gzip = content_encoding_is_gzip(headers)?;
-    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if let Some(len) = declared
         && len > state.max_body
     {
         return Err(too_large(format!("request body of {len} bytes exceeds the limit of {} bytes", state.max_body)));
     }
-    let raw = to_bytes(body, state.max_body).await.map_err(|e| {
-        if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) {
-            too_large(format!("request body exceeds the limit of {} bytes", state.max_body))
-        } else {
-            bad_request(format!("cannot read request body: {e}"))
-        }
+    let raw = read_body(body, state.max_body, declared).await.map_err(|e| match e {
+        ReadError::TooLarge => too_large(format!("request body exceeds the limit of {} bytes", state.max_body)),
+        ReadError::Body(BodyError::Memory { refusal, .. }) => memory_refusal(refusal),
+        ReadError::Body(e @ BodyError::TooSlow { .. }) => too_slow(e.to_string()),
+        ReadError::Body(e) => bad_request(e.to_string()),
+        ReadError::Other(e) => bad_request(format!("cannot read request body: {e}")),
     })?;
-    let bytes = if gzip { gunzip(&raw, state.max_decompressed)? } else { raw };
+    // Read whole: only now take a processing slot, so slow senders never hold one.
+    let _slot = state.slots.acquire().await.map_err(|_| bad_request("the receiver is closing".to_owned()))?;
+    let bytes = if gzip {
+        let wire = raw.len() as u64;
+        let out = gunzip(&raw, state.max_decompressed, in_flight).map_err(|e| match e {
+            GunzipError::Memory(refusal) => memory_refusal(refusal),
+            GunzipError::Refused(refusal) => refusal,
+        })?;
+        drop(raw);
+        in_flight.release(wire);
+        out
+    } else {
+        raw
+    };
+    // What the decoded request will take; trace protobuf is kept as received (one copy).
+    let wire = bytes.len() as u64;
+    let held = match (S::SIGNAL, encoding) {
+        (crate::pipeline::Signal::Traces, Encoding::Protobuf) => wire,
+        (signal, _) => wire.saturating_mul(decoded_bytes_per_wire_byte(signal)),
+    };
+    in_flight.grow(held).map_err(memory_refusal)?;
     // Protobuf takes the same path as gRPC: trace requests are validated in place and kept
     // as received, not decoded.
     let payload = match encoding {
@@ -152,23 +199,56 @@ async fn handle<S: OtlpSignal>(
             S::payload(serde_json::from_slice(&bytes).map_err(|e| bad_request(format!("malformed OTLP JSON: {e}")))?)
         }
     };
-    match state.ingest.ingest(payload, encoding.transport()).await {
+    in_flight.release(wire);
+    match state.ingest.ingest(payload, transport, in_flight.split(held)).await {
         Ok(outcome) => Ok(encode(encoding, &S::response(outcome.rejected, outcome.message), StatusCode::OK)),
-        Err(err) => Err(queue_refusal(&err)),
+        Err(err) => Err(retryable(&err)),
     }
 }
 
-fn queue_refusal(err: &IngestError) -> Refusal {
-    let (status, code, outcome) = match err {
-        IngestError::QueueFull { .. } => (StatusCode::TOO_MANY_REQUESTS, RESOURCE_EXHAUSTED, RequestOutcome::QueueFull),
-        IngestError::ShuttingDown { .. } => {
-            (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE, RequestOutcome::ShuttingDown)
+/// Why a body could not be read.
+enum ReadError {
+    TooLarge,
+    Body(BodyError),
+    Other(axum::Error),
+}
+
+/// Reads the whole body into one buffer (sized from `Content-Length` when given), at most
+/// `max` bytes.
+async fn read_body(mut body: Body, max: usize, declared: Option<usize>) -> Result<Bytes, ReadError> {
+    let mut out = Vec::with_capacity(declared.unwrap_or(0).min(max));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| match e.into_inner().downcast::<BodyError>() {
+            Ok(body_error) => ReadError::Body(*body_error),
+            Err(other) => ReadError::Other(axum::Error::new(other)),
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > max {
+                return Err(ReadError::TooLarge);
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(out))
+}
+
+/// The retryable answer to a refused request: 429 when a queue is full, 503 when the
+/// collector is out of memory or shutting down, both with `Retry-After`.
+fn retryable(err: &IngestError) -> Refusal {
+    let (status, code) = match err {
+        IngestError::QueueFull { .. } => (StatusCode::TOO_MANY_REQUESTS, RESOURCE_EXHAUSTED),
+        IngestError::ShuttingDown { .. } | IngestError::MemoryLimited { .. } => {
+            (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
         }
     };
     Refusal {
         retry_after: Some(err.retry_after().as_secs().max(1)),
-        ..Refusal::new(status, code, err.to_string(), outcome)
+        ..Refusal::new(status, code, err.to_string(), err.outcome())
     }
+}
+
+fn too_slow(message: String) -> Refusal {
+    Refusal::new(StatusCode::REQUEST_TIMEOUT, DEADLINE_EXCEEDED, message, RequestOutcome::TooSlow)
 }
 
 fn bad_request(message: String) -> Refusal {
@@ -203,15 +283,40 @@ fn content_encoding_is_gzip(headers: &HeaderMap) -> Result<bool, Refusal> {
     }
 }
 
-/// Decompresses at most `limit` bytes; more is a 413 (a gzip bomb never gets expanded).
-fn gunzip(compressed: &[u8], limit: usize) -> Result<Bytes, Refusal> {
-    let mut out = Vec::with_capacity(compressed.len().saturating_mul(4).min(limit));
-    let mut decoder = flate2::read::MultiGzDecoder::new(compressed).take(limit as u64 + 1);
-    decoder.read_to_end(&mut out).map_err(|e| bad_request(format!("malformed gzip body: {e}")))?;
-    if out.len() > limit {
-        return Err(too_large(format!("decompressed body exceeds the limit of {limit} bytes")));
+/// Why a body could not be decompressed.
+enum GunzipError {
+    /// Growing the output would pass the memory limit.
+    Memory(MemoryRefusal),
+    /// Malformed, or larger than allowed.
+    Refused(Refusal),
+}
+
+/// Decompresses at most `limit` bytes, reserving the output in `memory` before it grows; more
+/// is a 413 (a gzip bomb never gets expanded past the limit, nor past the memory limit).
+fn gunzip(compressed: &[u8], limit: usize, memory: &Reservation) -> Result<Bytes, GunzipError> {
+    const CHUNK: usize = 64 * 1024;
+    let mut decoder = flate2::read::MultiGzDecoder::new(compressed);
+    let mut out: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; CHUNK];
+    loop {
+        let n = decoder
+            .read(&mut chunk)
+            .map_err(|e| GunzipError::Refused(bad_request(format!("malformed gzip body: {e}"))))?;
+        if n == 0 {
+            return Ok(Bytes::from(out));
+        }
+        if out.len() + n > limit {
+            let message = format!("decompressed body exceeds the limit of {limit} bytes");
+            return Err(GunzipError::Refused(too_large(message)));
+        }
+        if out.len() + n > out.capacity() {
+            // Grow by doubling, reserved before the allocation happens.
+            let target = (out.capacity() * 2).clamp(CHUNK, limit.max(CHUNK)).max(out.len() + n);
+            memory.grow((target - out.capacity()) as u64).map_err(GunzipError::Memory)?;
+            out.reserve_exact(target - out.len());
+        }
+        out.extend_from_slice(&chunk[..n]);
     }
-    Ok(Bytes::from(out))
 }
 
 /// OTLP/JSON of a response as the protobuf JSON mapping writes it: unset message fields left

@@ -23,7 +23,8 @@ async fn http_protobuf_traces_are_queued_as_received_bytes() {
     let (metrics, _m) = bounded::<Batch>("metrics", 1000);
     let (logs, _l) = bounded::<Batch>("logs", 1000);
     let self_metrics = Arc::new(SelfMetrics::register(&mut Registry::default(), QueueSet::default()));
-    let ingest = Ingest::new(traces, metrics, logs, self_metrics, &PipelineConfig::default(), &[]);
+    let memory = crate::limits::MemoryLimiter::unlimited();
+    let ingest = Ingest::new(traces, metrics, logs, self_metrics, &PipelineConfig::default(), &[], memory);
     let cfg = TrafficConfig { dialect: Dialect::Mixed, services: 2, error_rate: 0.1, traces_per_request: 2 };
     let body = request(&cfg, 3).encode_to_vec();
     let req = Request::post("/v1/traces")

@@ -1,9 +1,14 @@
 //! `google.rpc.Status`, the body of OTLP/HTTP error responses.
 
+use std::time::Duration;
+
 use serde::Serialize;
+use tonic_types::{ErrorDetails, StatusExt};
 
 /// gRPC status code INVALID_ARGUMENT.
 pub const INVALID_ARGUMENT: i32 = 3;
+/// gRPC status code DEADLINE_EXCEEDED.
+pub const DEADLINE_EXCEEDED: i32 = 4;
 /// gRPC status code RESOURCE_EXHAUSTED.
 pub const RESOURCE_EXHAUSTED: i32 = 8;
 /// gRPC status code UNAVAILABLE.
@@ -18,4 +23,13 @@ pub struct RpcStatus {
     /// A developer-facing message.
     #[prost(string, tag = "2")]
     pub message: String,
+}
+
+/// gRPC UNAVAILABLE with RetryInfo: every OTLP client retries it, after the suggested delay.
+pub fn retryable_status(message: impl Into<String>, retry_after: Duration) -> tonic::Status {
+    tonic::Status::with_error_details(
+        tonic::Code::Unavailable,
+        message,
+        ErrorDetails::with_retry_info(Some(retry_after)),
+    )
 }

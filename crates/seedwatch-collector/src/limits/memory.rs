@@ -1,0 +1,274 @@
+//! A memory limiter in bytes, like the OpenTelemetry Collector's `memory_limiter`: request
+//! bodies being read, decompression output, decoded requests and queued batches reserve their
+//! bytes here; the process's resident memory is sampled too. Above the soft limit (accounted
+//! bytes) or the limit (resident memory), receivers refuse new requests with the retryable
+//! answers they already use (HTTP 429 + Retry-After, gRPC UNAVAILABLE + RetryInfo); a request
+//! being read whose next bytes would pass the limit is refused the same way. What was accepted
+//! keeps its reservation until every exporter is done with it, and is never dropped here.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Why data was refused: over which limit, with the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MemoryRefusal {
+    /// Accounted bytes are above the soft limit: no new requests.
+    #[error("the collector holds {used} bytes of data, above its soft memory limit of {soft} bytes; retry later")]
+    Soft {
+        /// Accounted bytes.
+        used: u64,
+        /// The soft limit.
+        soft: u64,
+    },
+    /// The process's resident memory is above the limit: no new requests.
+    #[error("the collector's resident memory ({rss} bytes) is above its memory limit of {limit} bytes; retry later")]
+    Resident {
+        /// Resident bytes.
+        rss: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Taking `wanted` more bytes would pass the limit.
+    #[error("{wanted} more bytes would take the collector past its memory limit of {limit} bytes; retry later")]
+    Hard {
+        /// Bytes asked for.
+        wanted: u64,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+/// The limiter; one per collector.
+#[derive(Debug)]
+pub struct MemoryLimiter {
+    limit: u64,
+    soft: u64,
+    used: AtomicU64,
+    rss: AtomicU64,
+    /// Set while resident memory is above the limit, cleared below the soft limit.
+    resident_over: AtomicBool,
+    refused: AtomicU64,
+}
+
+impl MemoryLimiter {
+    /// A limiter with a `limit` and a `soft` limit (bytes; soft at most the limit).
+    pub fn new(limit: u64, soft: u64) -> Arc<Self> {
+        Arc::new(MemoryLimiter {
+            limit,
+            soft: soft.min(limit),
+            used: AtomicU64::new(0),
+            rss: AtomicU64::new(0),
+            resident_over: AtomicBool::new(false),
+            refused: AtomicU64::new(0),
+        })
+    }
+
+    /// A limiter that never refuses (tests, embedding).
+    pub fn unlimited() -> Arc<Self> {
+        Self::new(u64::MAX, u64::MAX)
+    }
+
+    /// The limit, bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The soft limit, bytes.
+    pub fn soft_limit(&self) -> u64 {
+        self.soft
+    }
+
+    /// Bytes reserved now.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Resident memory at the last sample, bytes.
+    pub fn rss(&self) -> u64 {
+        self.rss.load(Ordering::Relaxed)
+    }
+
+    /// Requests and reservations refused so far.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    fn refuse(&self, why: MemoryRefusal) -> MemoryRefusal {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        why
+    }
+
+    /// Why new requests are refused now, if they are (nothing counted).
+    pub fn refusing(&self) -> Option<MemoryRefusal> {
+        let used = self.used();
+        if used > self.soft {
+            return Some(MemoryRefusal::Soft { used, soft: self.soft });
+        }
+        self.resident_over
+            .load(Ordering::Relaxed)
+            .then(|| MemoryRefusal::Resident { rss: self.rss(), limit: self.limit })
+    }
+
+    /// Whether a new request may start now; a refusal is counted.
+    pub fn admit(&self) -> Result<(), MemoryRefusal> {
+        match self.refusing() {
+            Some(why) => Err(self.refuse(why)),
+            None => Ok(()),
+        }
+    }
+
+    fn take(&self, n: u64) -> Result<(), MemoryRefusal> {
+        let taken = self.used.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+            used.checked_add(n).filter(|total| *total <= self.limit)
+        });
+        taken.map(|_| ()).map_err(|_| self.refuse(MemoryRefusal::Hard { wanted: n, limit: self.limit }))
+    }
+
+    fn give_back(&self, n: u64) {
+        let _ = self.used.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| Some(used.saturating_sub(n)));
+    }
+
+    /// Reserves `n` bytes, refused if that would pass the limit.
+    pub fn reserve(self: &Arc<Self>, n: u64) -> Result<Reservation, MemoryRefusal> {
+        self.take(n)?;
+        Ok(Reservation { limiter: self.clone(), bytes: AtomicU64::new(n) })
+    }
+
+    /// An empty reservation to grow as data arrives.
+    pub fn empty(self: &Arc<Self>) -> Reservation {
+        Reservation { limiter: self.clone(), bytes: AtomicU64::new(0) }
+    }
+
+    /// Records the process's resident memory; above the limit new requests are refused until
+    /// it is back under the soft limit.
+    pub fn observe_resident(&self, rss: u64) {
+        self.rss.store(rss, Ordering::Relaxed);
+        if rss > self.limit {
+            if !self.resident_over.swap(true, Ordering::Relaxed) {
+                tracing::warn!(rss, limit = self.limit, "resident memory above the memory limit: refusing new data");
+            }
+        } else if rss <= self.soft && self.resident_over.swap(false, Ordering::Relaxed) {
+            tracing::info!(rss, soft_limit = self.soft, "resident memory back under the soft limit: accepting again");
+        }
+    }
+
+    /// Samples resident memory every `interval`, for as long as the process runs.
+    pub async fn watch_resident(self: Arc<Self>, interval: Duration) {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Some(rss) = resident_bytes() {
+                self.observe_resident(rss);
+            }
+        }
+    }
+}
+
+/// The process's resident memory, from `/proc/self/statm`.
+pub fn resident_bytes() -> Option<u64> {
+    let statm = procfs::process::Process::myself().ok()?.statm().ok()?;
+    Some(statm.resident * procfs::page_size())
+}
+
+/// Bytes held against the limiter; given back when dropped. Grows as a request is read.
+#[derive(Debug)]
+pub struct Reservation {
+    limiter: Arc<MemoryLimiter>,
+    bytes: AtomicU64,
+}
+
+impl Reservation {
+    /// Reserves `n` more bytes, refused if that would pass the limit.
+    pub fn grow(&self, n: u64) -> Result<(), MemoryRefusal> {
+        self.limiter.take(n)?;
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Moves up to `n` of the bytes held into a reservation of their own (the limiter's
+    /// total does not change): what a request read and decoded becomes its queued batch's.
+    pub fn split(&self, n: u64) -> Reservation {
+        let moved = self
+            .bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| Some(held - held.min(n)))
+            .map_or(0, |held| held.min(n));
+        Reservation { limiter: self.limiter.clone(), bytes: AtomicU64::new(moved) }
+    }
+
+    /// Gives back up to `n` of the bytes held.
+    pub fn release(&self, n: u64) {
+        let released = self
+            .bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| Some(held - held.min(n)))
+            .map_or(0, |held| held.min(n));
+        self.limiter.give_back(released);
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The limiter it holds bytes of.
+    pub fn limiter(&self) -> &Arc<MemoryLimiter> {
+        &self.limiter
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.limiter.give_back(*self.bytes.get_mut());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservations_count_until_dropped_and_the_limit_holds() {
+        let m = MemoryLimiter::new(1000, 600);
+        let a = m.reserve(500).expect("fits");
+        assert!(m.admit().is_ok());
+        a.grow(200).expect("700 fits");
+        assert_eq!(m.admit(), Err(MemoryRefusal::Soft { used: 700, soft: 600 }));
+        assert!(matches!(m.reserve(301), Err(MemoryRefusal::Hard { wanted: 301, .. })));
+        let b = m.reserve(300).expect("exactly the limit");
+        assert_eq!(m.used(), 1000);
+        drop(a);
+        drop(b);
+        assert_eq!(m.used(), 0);
+        assert!(m.admit().is_ok());
+        assert_eq!(m.refused(), 2);
+    }
+
+    #[test]
+    fn a_reservation_splits_and_releases_without_losing_count() {
+        let m = MemoryLimiter::new(1000, 1000);
+        let request = m.reserve(600).expect("fits");
+        let batch = request.split(400);
+        assert_eq!((request.bytes(), batch.bytes(), m.used()), (200, 400, 600));
+        request.release(150);
+        assert_eq!(m.used(), 450);
+        let rest = request.split(1000);
+        assert_eq!((request.bytes(), rest.bytes()), (0, 50));
+        drop((request, rest));
+        assert_eq!(m.used(), 400);
+        drop(batch);
+        assert_eq!(m.used(), 0);
+    }
+
+    #[test]
+    fn resident_memory_over_the_limit_refuses_until_under_the_soft_limit() {
+        let m = MemoryLimiter::new(1000, 600);
+        m.observe_resident(1200);
+        assert!(matches!(m.admit(), Err(MemoryRefusal::Resident { rss: 1200, .. })));
+        m.observe_resident(800);
+        assert!(m.admit().is_err(), "between soft and hard: still refusing");
+        m.observe_resident(500);
+        assert!(m.admit().is_ok());
+        assert!(resident_bytes().is_some_and(|rss| rss > 0));
+    }
+}

@@ -1,0 +1,188 @@
+//! Serving one listener: accept connections within the limit, run each with its watchdog
+//! verdicts (header timeout, idle, maximum age, eviction), guard every request body, and on
+//! shutdown close every connection gracefully.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+
+use super::body::{BodyLimits, GuardedBody};
+use super::config::ConnectionLimits;
+use super::connections::{CloseReason, Registration};
+use super::io::WatchedStream;
+use super::stats::ListenerStats;
+use crate::limits::{MemoryLimiter, Reservation};
+
+/// How often the watchdog looks at every connection.
+const SWEEP_EVERY: Duration = Duration::from_millis(200);
+/// After an accept error (out of file descriptors, say), wait this long before the next.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// How long a connection closed for being idle or to make room may take to say goodbye.
+const QUICK_GRACE: Duration = Duration::from_secs(1);
+
+/// The bytes a request holds against the memory limiter while it is read and processed; in
+/// every request's extensions. Handlers keep it until they are done with the request.
+#[derive(Debug, Clone)]
+pub struct InFlight(pub Arc<Reservation>);
+
+/// One listener to serve.
+#[derive(Debug, Clone)]
+pub struct ListenerSpec {
+    /// Its limits.
+    pub limits: ConnectionLimits,
+    /// Speaks only HTTP/2 (gRPC).
+    pub http2_only: bool,
+    /// The wait suggested to clients refused for memory.
+    pub retry_after: Duration,
+}
+
+fn builder(spec: &ListenerSpec) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Header timeouts are the watchdog's (hyper's would also cut kept-alive idle connections).
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(None).keep_alive(true);
+    let limits = &spec.limits;
+    let mut h2 = builder.http2();
+    h2.timer(TokioTimer::new()).max_concurrent_streams(limits.max_concurrent_streams);
+    if !limits.keepalive_interval.is_zero() {
+        h2.keep_alive_interval(limits.keepalive_interval).keep_alive_timeout(limits.keepalive_timeout);
+    }
+    if spec.http2_only { builder.http2_only() } else { builder }
+}
+
+/// Serves `router` on `listener` until `stop` is cancelled, then closes every connection
+/// gracefully and waits for them.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    spec: ListenerSpec,
+    stats: Arc<ListenerStats>,
+    memory: Arc<MemoryLimiter>,
+    stop: CancellationToken,
+) -> io::Result<()> {
+    let builder = Arc::new(builder(&spec));
+    let connections = stats.connections().clone();
+    let tracker = TaskTracker::new();
+    let sweeper = {
+        let (connections, stop) = (connections.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(SWEEP_EVERY);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            while stop.run_until_cancelled(ticks.tick()).await.is_some() {
+                connections.sweep();
+            }
+        })
+    };
+    let mut last_error_logged: Option<tokio::time::Instant> = None;
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                stats.accept_error();
+                if last_error_logged.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
+                    tracing::warn!(listener = stats.name(), error = %err, open = connections.len(),
+                        "cannot accept a connection (retrying); if out of file descriptors, raise the limit or lower max_connections");
+                    last_error_logged = Some(tokio::time::Instant::now());
+                }
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        let Some(registration) = connections.register() else {
+            stats.refused();
+            drop(stream);
+            continue;
+        };
+        stats.accepted();
+        let _ = stream.set_nodelay(true);
+        if spec.http2_only {
+            registration.conn.set_h2();
+        }
+        let task = Connection {
+            registration,
+            builder: builder.clone(),
+            router: router.clone(),
+            body: BodyLimits {
+                timeout: spec.limits.body_read_timeout,
+                min_rate: spec.limits.min_body_rate,
+                retry_after: spec.retry_after,
+            },
+            age_grace: spec.limits.body_read_timeout,
+            stats: stats.clone(),
+            memory: memory.clone(),
+        };
+        tracker.spawn(task.run(stream));
+    }
+    sweeper.abort();
+    connections.close_all();
+    tracker.close();
+    tracker.wait().await;
+    Ok(())
+}
+
+/// One accepted connection and what it needs.
+struct Connection {
+    registration: Registration,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    router: Router,
+    body: BodyLimits,
+    age_grace: Duration,
+    stats: Arc<ListenerStats>,
+    memory: Arc<MemoryLimiter>,
+}
+
+impl Connection {
+    async fn run(self, stream: TcpStream) {
+        let conn = self.registration.conn.clone();
+        let closing_stats = self.stats.clone();
+        let (router, body, stats, memory) = (self.router, self.body, self.stats, self.memory);
+        let requests = conn.clone();
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let guard = requests.begin_request();
+            let reservation = Arc::new(memory.empty());
+            let mut request = request.map(|b| GuardedBody::new(b, body, reservation.clone(), stats.clone()));
+            request.extensions_mut().insert(InFlight(reservation));
+            let router = router.clone();
+            async move {
+                let response = router.oneshot(request).await;
+                drop(guard);
+                response
+            }
+        });
+        let io = TokioIo::new(WatchedStream::new(stream, conn.clone()));
+        let served = self.builder.serve_connection(io, service);
+        tokio::pin!(served);
+        let reason = tokio::select! {
+            _ = served.as_mut() => None,
+            reason = conn.closed() => Some(reason),
+        };
+        if let Some(reason) = reason {
+            closing_stats.closed(reason);
+            let grace = match reason {
+                // A client that sent nothing in time gets nothing more.
+                CloseReason::HeaderTimeout => Duration::ZERO,
+                CloseReason::Idle | CloseReason::Evicted => QUICK_GRACE,
+                // In-flight requests may finish; the process's shutdown deadline bounds this.
+                CloseReason::MaxAge | CloseReason::Shutdown => self.age_grace,
+            };
+            if !grace.is_zero() {
+                served.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(grace, served).await;
+            }
+        }
+    }
+}
