@@ -37,6 +37,6 @@ cargo clippy --locked --all-targets -- -D warnings
 step "rust tests"
 cargo test --locked --workspace
 
-step "end-to-end tests"
-cargo build --locked --bin seedwatch --bin seedwatch-loadgen --bin seedwatch-demo-agent
+step "end-to-end tests (release builds, as shipped)"
+cargo build --release --locked --bin seedwatch --bin seedwatch-loadgen --bin seedwatch-demo-agent
 PATH="$PWD/.venv-tests/bin:$PATH" .venv-tests/bin/python -m pytest -c tests/pytest.ini -q

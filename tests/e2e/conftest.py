@@ -13,7 +13,9 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("SEEDWATCH_BIN", ROOT / "target" / "debug" / "seedwatch"))
+# The end-to-end tests run the binaries as shipped: release builds (tests/run.sh builds them).
+BIN_DIR = Path(os.environ.get("SEEDWATCH_BIN_DIR", ROOT / "target" / "release"))
+BIN = Path(os.environ.get("SEEDWATCH_BIN", BIN_DIR / "seedwatch"))
 
 
 def free_ports(n: int) -> list[int]:
@@ -74,14 +76,19 @@ def parse_exposition(text: str) -> dict[str, float]:
 class Collector:
     """A seedwatch process with its own config, ports and log."""
 
-    def __init__(self, workdir: Path, extra_yaml: str = "", env: dict | None = None):
+    def __init__(
+        self, workdir: Path, extra_yaml: str = "", env: dict | None = None, http_extra: str = "", grpc_extra: str = ""
+    ):
+        """`http_extra` and `grpc_extra` are more keys of those receivers, in flow style
+        (`max_body_size: 1MiB, connections: {idle_timeout: 5s}`)."""
         self.workdir = workdir
         self.grpc_port, self.http_port, self.admin_port = free_ports(3)
         self.config = workdir / f"seedwatch-{self.admin_port}.yaml"
+        more = lambda extra: f", {extra}" if extra else ""  # noqa: E731
         self.config.write_text(
             "receivers:\n  otlp:\n"
-            f"    grpc: {{endpoint: '127.0.0.1:{self.grpc_port}'}}\n"
-            f"    http: {{endpoint: '127.0.0.1:{self.http_port}'}}\n"
+            f"    grpc: {{endpoint: '127.0.0.1:{self.grpc_port}'{more(grpc_extra)}}}\n"
+            f"    http: {{endpoint: '127.0.0.1:{self.http_port}'{more(http_extra)}}}\n"
             f"admin: {{endpoint: '127.0.0.1:{self.admin_port}'}}\n" + extra_yaml
         )
         self.log = workdir / f"seedwatch-{self.admin_port}.log"
@@ -149,8 +156,8 @@ def collector(tmp_path):
     """Starts collectors on demand; every one is stopped at the end of the test."""
     started: list[Collector] = []
 
-    def make(extra_yaml: str = "", env: dict | None = None, wait_ready: bool = True) -> Collector:
-        c = Collector(tmp_path, extra_yaml, env).start(wait_ready)
+    def make(extra_yaml: str = "", env: dict | None = None, wait_ready: bool = True, **receivers) -> Collector:
+        c = Collector(tmp_path, extra_yaml, env, **receivers).start(wait_ready)
         started.append(c)
         return c
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import ROOT, free_port
+from conftest import BIN_DIR, free_port
 from otel_clients import TRANSPORT_LABEL
 from prometheus_server import PROMETHEUS, Prometheus
 from test_rotel import start_rotel
 
-DEMO = Path(os.environ.get("SEEDWATCH_DEMO_AGENT_BIN", ROOT / "target" / "debug" / "seedwatch-demo-agent"))
+DEMO = Path(os.environ.get("SEEDWATCH_DEMO_AGENT_BIN", BIN_DIR / "seedwatch-demo-agent"))
 
 # Every series of the guide's metric contract (ARCHITECTURE.md), default namespace.
 CONTRACT = [

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import BIN_DIR
 
-LOADGEN = ROOT / "target" / "debug" / "seedwatch-loadgen"
+LOADGEN = BIN_DIR / "seedwatch-loadgen"
 
 
 @pytest.mark.parametrize("protocol,label", [("grpc", "grpc"), ("http", "http_protobuf")])

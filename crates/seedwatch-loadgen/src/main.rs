@@ -13,7 +13,7 @@ use hdrhistogram::Histogram;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use seedwatch_loadgen::raw_codec::RawCodec;
-use seedwatch_loadgen::traffic::{Dialect, SPANS_PER_TRACE, TrafficConfig, request};
+use seedwatch_loadgen::traffic::{Dialect, SPANS_PER_TRACE, TrafficConfig, request_ending_before};
 
 /// Send realistic LLM-agent OTLP traffic.
 #[derive(Debug, Parser)]
@@ -49,6 +49,16 @@ struct Args {
     /// Distinct pre-encoded requests, sent round robin (keeps the generator cheap).
     #[arg(long, default_value_t = 512)]
     pool: u64,
+    /// Every request new (ids never repeat), built as it is sent, instead of a pool.
+    #[arg(long)]
+    unique: bool,
+    /// With --unique: the number of the first request (a replay sends a range again).
+    #[arg(long, default_value_t = 0)]
+    start_at: u64,
+    /// Spans end within the 10 minutes before this Unix time in seconds (default: now); give
+    /// the same value to replay exactly the same spans.
+    #[arg(long)]
+    end_time: Option<u64>,
     /// Print the report as one JSON object.
     #[arg(long)]
     json: bool,
@@ -97,8 +107,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         traces_per_request: args.batch_size / SPANS_PER_TRACE,
     };
     let spans_per_request = (cfg.traces_per_request * SPANS_PER_TRACE) as u64;
-    let pool: Arc<Vec<Bytes>> =
-        Arc::new((0..args.pool).map(|n| Bytes::from(request(&cfg, n).encode_to_vec())).collect());
+    let end = match args.end_time {
+        Some(secs) => secs.saturating_mul(1_000_000_000),
+        None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64),
+    };
+    let source = Arc::new(if args.unique {
+        Requests::Unique { cfg, end }
+    } else {
+        let pool = (0..args.pool).map(|n| Bytes::from(request_ending_before(&cfg, n, end).encode_to_vec()));
+        Requests::Pool(pool.collect())
+    });
     // One connection per sender for gRPC: a single HTTP/2 connection's flow-control windows
     // would otherwise cap throughput below what the receiver can take.
     let mut clients = Vec::with_capacity(args.concurrency);
@@ -107,12 +125,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let totals = Arc::new(Totals::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let next = Arc::new(AtomicU64::new(0));
+    let next = Arc::new(AtomicU64::new(args.start_at));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for client in clients {
-        let (pool, totals, stop, next) = (pool.clone(), totals.clone(), stop.clone(), next.clone());
-        let (limit, deadline) = (args.requests, started + args.duration);
+        let (source, totals, stop, next) = (source.clone(), totals.clone(), stop.clone(), next.clone());
+        let (limit, deadline) = (args.requests.map(|r| r.saturating_add(args.start_at)), started + args.duration);
         tasks.push(tokio::spawn(async move {
             let mut latencies = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
             while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
@@ -120,7 +138,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 if limit.is_some_and(|l| n >= l) {
                     break;
                 }
-                let body = pool[(n % pool.len() as u64) as usize].clone();
+                let body = source.get(n);
                 let len = body.len() as u64;
                 let sent_at = Instant::now();
                 let outcome = client.send(body).await;
@@ -164,6 +182,7 @@ fn report(args: &Args, t: &Totals, lat: &Histogram<u64>, elapsed: Duration) {
     let ms = |q: f64| lat.value_at_quantile(q) as f64 / 1000.0;
     let report = serde_json::json!({
         "protocol": format!("{:?}", args.protocol).to_lowercase(),
+        "end_time": args.end_time,
         "seconds": secs,
         "requests_ok": t.requests_ok.load(Ordering::Relaxed),
         "requests_refused": t.requests_refused.load(Ordering::Relaxed),
@@ -192,6 +211,23 @@ fn report(args: &Args, t: &Totals, lat: &Histogram<u64>, elapsed: Duration) {
             ms(0.99),
             lat.max() as f64 / 1000.0
         );
+    }
+}
+
+/// Where request bodies come from.
+enum Requests {
+    /// Pre-encoded, sent round robin.
+    Pool(Vec<Bytes>),
+    /// Built per request number.
+    Unique { cfg: TrafficConfig, end: u64 },
+}
+
+impl Requests {
+    fn get(&self, n: u64) -> Bytes {
+        match self {
+            Requests::Pool(pool) => pool[(n % pool.len() as u64) as usize].clone(),
+            Requests::Unique { cfg, end } => Bytes::from(request_ending_before(cfg, n, *end).encode_to_vec()),
+        }
     }
 }
 

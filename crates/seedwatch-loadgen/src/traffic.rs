@@ -80,8 +80,23 @@ fn d(key: &str, value: f64) -> KeyValue {
     kv(key, any_value::Value::DoubleValue(value))
 }
 
+/// Where [`request`] places its traces in time: November 2023, far from any clock.
+pub const FIXED_START_UNIX_NANO: u64 = 1_700_000_000_000_000_000;
+
 /// Request number `n`: deterministic, so runs are repeatable; trace ids differ per request.
+/// Its traces start in November 2023 (spread over 11 days).
 pub fn request(cfg: &TrafficConfig, n: u64) -> ExportTraceServiceRequest {
+    build(cfg, n, |id| FIXED_START_UNIX_NANO + id % 1_000_000 * 1_000_000_000)
+}
+
+/// Like [`request`], with every trace ending within the 10 minutes before `end_unix_nano`
+/// (the same `n` and `end_unix_nano` give the same request, so a run can be replayed).
+pub fn request_ending_before(cfg: &TrafficConfig, n: u64, end_unix_nano: u64) -> ExportTraceServiceRequest {
+    // A trace lasts 60 s; it starts 61 to 660 s before the end.
+    build(cfg, n, |id| end_unix_nano.saturating_sub((61 + id % 600) * 1_000_000_000))
+}
+
+fn build(cfg: &TrafficConfig, n: u64, start_of: impl Fn(u64) -> u64) -> ExportTraceServiceRequest {
     let mut rng = fastrand::Rng::with_seed(n);
     let instance = (n as usize) % cfg.services.max(1);
     let resource = Resource {
@@ -102,7 +117,8 @@ pub fn request(cfg: &TrafficConfig, n: u64) -> ExportTraceServiceRequest {
             }
             other => other,
         };
-        trace(&mut spans, dialect, n * 10_000 + t, cfg.error_rate, &mut rng);
+        let id = n * 10_000 + t;
+        trace(&mut spans, dialect, id, start_of(id), cfg.error_rate, &mut rng);
     }
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
@@ -121,12 +137,11 @@ pub fn request(cfg: &TrafficConfig, n: u64) -> ExportTraceServiceRequest {
     }
 }
 
-fn trace(out: &mut Vec<Span>, dialect: Dialect, id: u64, error_rate: f64, rng: &mut fastrand::Rng) {
+fn trace(out: &mut Vec<Span>, dialect: Dialect, id: u64, start: u64, error_rate: f64, rng: &mut fastrand::Rng) {
     let mut trace_id = [0u8; 16];
     trace_id[..8].copy_from_slice(&id.to_be_bytes());
     trace_id[8..].copy_from_slice(&rng.u64(..).to_be_bytes());
     let root_id = rng.u64(1..);
-    let start = 1_700_000_000_000_000_000u64 + id % 1_000_000 * 1_000_000_000;
     let span = |span_id: u64,
                 parent: Option<u64>,
                 name: String,
@@ -265,5 +280,15 @@ mod tests {
         assert_eq!(request(&cfg, 1), a, "deterministic");
         assert!(spans.iter().any(|s| s.status.is_some()), "errors at a 50% rate");
         assert!(spans.iter().all(|s| s.trace_id.len() == 16 && s.span_id.len() == 8));
+    }
+
+    #[test]
+    fn requests_ending_before_a_time_end_before_it_and_repeat() {
+        let cfg = TrafficConfig { dialect: Dialect::GenAi, services: 1, error_rate: 0.0, traces_per_request: 3 };
+        let end = 1_795_608_000_000_000_000;
+        let a = request_ending_before(&cfg, 7, end);
+        let spans = &a.resource_spans[0].scope_spans[0].spans;
+        assert!(spans.iter().all(|s| s.end_time_unix_nano < end && s.end_time_unix_nano > end - 700_000_000_000));
+        assert_eq!(request_ending_before(&cfg, 7, end), a, "the same request again");
     }
 }

@@ -68,7 +68,7 @@ pub struct StoreConfig {
     /// looked up on disk.
     #[serde(default = "default_dedupe_memory")]
     pub dedupe_memory: ByteSize,
-    /// Disk for the marks (about 24 bytes each); beyond it the oldest are forgotten early and
+    /// Disk for the marks (about 48 bytes each); beyond it the oldest are forgotten early and
     /// the window shrinks (`seedwatch_budget_dedupe_window_seconds` shows it).
     #[serde(default = "default_dedupe_max_disk")]
     pub dedupe_max_disk: ByteSize,

@@ -56,13 +56,6 @@ pub(super) enum Check {
     AskStore(Mark),
 }
 
-#[derive(Debug, Default)]
-struct Bucket {
-    fingerprints: HashSet<u64>,
-    /// Marks not yet committed to the store: the bucket stays in memory until they are.
-    unflushed: usize,
-}
-
 /// Marks of charged spans held in memory, and the window rules.
 #[derive(Debug)]
 pub(super) struct Dedupe {
@@ -71,14 +64,15 @@ pub(super) struct Dedupe {
     skew: i64,
     /// Buckets before this were forgotten by the store.
     cutoff: i64,
-    buckets: BTreeMap<i64, Bucket>,
+    buckets: BTreeMap<i64, HashSet<u64>>,
     entries: usize,
     max_entries: usize,
     /// A bucket from this one on holds, when in memory, every mark there is of it; one absent
     /// from memory has none.
     complete_from: i64,
-    /// Marks not yet committed, in charge order.
-    pending: Vec<Mark>,
+    /// Marks not yet committed: kept apart too, so that a bucket may leave memory before its
+    /// marks are on disk and a replay still finds them.
+    pending: HashSet<Mark>,
 }
 
 impl Dedupe {
@@ -93,11 +87,11 @@ impl Dedupe {
             entries: 0,
             max_entries,
             complete_from: snapshot.recent_from,
-            pending: Vec::new(),
+            pending: HashSet::new(),
         };
         for (bucket, fingerprints) in &snapshot.recent {
             d.entries += fingerprints.len();
-            d.buckets.insert(*bucket, Bucket { fingerprints: fingerprints.iter().copied().collect(), unflushed: 0 });
+            d.buckets.insert(*bucket, fingerprints.iter().copied().collect());
         }
         d
     }
@@ -122,7 +116,8 @@ impl Dedupe {
             return Check::Decided(Verdict::Future, None);
         }
         let mark = self.mark(key, end);
-        if self.buckets.get(&mark.bucket).is_some_and(|b| b.fingerprints.contains(&mark.fingerprint)) {
+        if self.buckets.get(&mark.bucket).is_some_and(|b| b.contains(&mark.fingerprint)) || self.pending.contains(&mark)
+        {
             return Check::Decided(Verdict::Duplicate, None);
         }
         if mark.bucket >= self.complete_from {
@@ -134,46 +129,39 @@ impl Dedupe {
 
     /// Remembers a span being charged; false if it already was (a duplicate within one batch).
     pub(super) fn record(&mut self, mark: Mark) -> bool {
-        let bucket = self.buckets.entry(mark.bucket).or_default();
-        if !bucket.fingerprints.insert(mark.fingerprint) {
+        if !self.pending.insert(mark) {
             return false;
         }
-        bucket.unflushed += 1;
-        self.entries += 1;
-        self.pending.push(mark);
+        if self.buckets.entry(mark.bucket).or_default().insert(mark.fingerprint) {
+            self.entries += 1;
+        }
         true
     }
 
-    /// The marks to commit.
-    pub(super) fn take_pending(&mut self) -> Vec<Mark> {
-        std::mem::take(&mut self.pending)
+    /// The marks to commit; they stay findable until [`Dedupe::committed`].
+    pub(super) fn pending(&self) -> Vec<Mark> {
+        self.pending.iter().copied().collect()
     }
 
-    /// A commit failed: its marks are committed with the next one.
-    pub(super) fn restore_pending(&mut self, marks: Vec<Mark>) {
-        let newer = std::mem::replace(&mut self.pending, marks);
-        self.pending.extend(newer);
-    }
-
-    /// A commit of `marks` succeeded and the store's cutoff is now `cutoff`: forget expired
-    /// buckets, then the oldest committed ones while over the memory budget.
+    /// A commit of `marks` succeeded and the store's cutoff is now `cutoff`: they no longer
+    /// need to be kept apart; forget expired buckets, then the oldest while over the memory
+    /// budget (their marks are on disk).
     pub(super) fn committed(&mut self, marks: &[Mark], cutoff: i64, now: i64) {
         for m in marks {
-            if let Some(b) = self.buckets.get_mut(&m.bucket) {
-                b.unflushed = b.unflushed.saturating_sub(1);
-            }
+            self.pending.remove(m);
         }
         self.cutoff = self.cutoff.max(cutoff);
         let expired = bucket_of(self.oldest_charged(now));
         while let Some(entry) = self.buckets.first_entry() {
             let bucket = *entry.key();
-            let evict = bucket < expired || (self.entries > self.max_entries && entry.get().unflushed == 0);
-            if !evict {
+            if bucket >= expired && self.entries <= self.max_entries {
                 break;
             }
-            self.entries -= entry.remove().fingerprints.len();
+            self.entries -= entry.remove().len();
             self.complete_from = self.complete_from.max(bucket + BUCKET_SECS);
         }
+        let oldest_kept = self.cutoff;
+        self.pending.retain(|m| m.bucket >= oldest_kept);
     }
 
     /// Marks held in memory.
@@ -227,7 +215,7 @@ mod tests {
         assert_eq!(charge(&mut d, 4, NOW + 301), Verdict::Future);
         assert_eq!(charge(&mut d, 4, NOW + 300), Verdict::Fresh);
         assert_eq!(d.check(&key(5), 0, NOW), Check::Decided(Verdict::TooOld, None), "no end time");
-        assert_eq!(d.take_pending().len(), 4);
+        assert_eq!(d.pending().len(), 4);
     }
 
     #[test]
@@ -236,11 +224,15 @@ mod tests {
         for n in 0..4 {
             charge(&mut d, n, NOW - 100 + i64::from(n) * 10);
         }
-        let pending = d.take_pending();
-        assert_eq!(d.entries(), 4, "nothing leaves before it is committed");
+        let pending = d.pending();
+        assert_eq!(d.entries(), 4, "nothing leaves before a commit");
+        // A newer span arrives while the commit is under way: its bucket may leave memory,
+        // and the span is still found.
+        charge(&mut d, 9, NOW - 150);
         d.committed(&pending, i64::MIN, NOW);
-        assert_eq!(d.entries(), 3, "the oldest committed bucket left");
-        // Span 0 ended in the bucket that left memory: only the store can tell.
+        assert_eq!(d.entries(), 3, "the oldest buckets left");
+        assert_eq!(d.check(&key(9), (NOW - 150) as u64 * NS, NOW), Check::Decided(Verdict::Duplicate, None));
+        // Span 0 ended in a bucket that left memory and is committed: only the store can tell.
         assert!(matches!(d.check(&key(0), (NOW - 100) as u64 * NS, NOW), Check::AskStore(_)));
         assert_eq!(d.check(&key(3), (NOW - 70) as u64 * NS, NOW), Check::Decided(Verdict::Duplicate, None));
         assert!(matches!(d.check(&key(9), NOW as u64 * NS, NOW), Check::Decided(Verdict::Fresh, Some(_))));
@@ -250,7 +242,7 @@ mod tests {
     fn the_store_cutoff_shrinks_the_window() {
         let mut d = Dedupe::new(&empty(), 3600, 300, 100);
         charge(&mut d, 1, NOW - 1000);
-        let pending = d.take_pending();
+        let pending = d.pending();
         d.committed(&pending, NOW - 500, NOW);
         assert_eq!(d.effective_window(NOW), 500);
         assert_eq!(d.check(&key(1), (NOW - 1000) as u64 * NS, NOW), Check::Decided(Verdict::TooOld, None));
@@ -258,13 +250,14 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_commit_keeps_the_marks_for_the_next() {
+    fn marks_stay_pending_until_committed() {
         let mut d = Dedupe::new(&empty(), 3600, 300, 100);
         charge(&mut d, 1, NOW);
-        let failed = d.take_pending();
+        let first = d.pending();
         charge(&mut d, 2, NOW);
-        d.restore_pending(failed);
-        assert_eq!(d.take_pending().len(), 2);
+        assert_eq!(d.pending().len(), 2, "a failed commit leaves them for the next");
+        d.committed(&first, i64::MIN, NOW);
+        assert_eq!(d.pending().len(), 1);
     }
 
     #[test]

@@ -288,7 +288,7 @@ impl Budgets {
             let forget_before = bucket_of(state.dedupe.oldest_charged(now as i64));
             // Idle: forget expired marks about once a minute, not at every flush.
             let expiry_due = forget_before >= state.forgotten_before.saturating_add(6 * BUCKET_SECS);
-            let marks = state.dedupe.take_pending();
+            let marks = state.dedupe.pending();
             if state.pending.is_empty() && marks.is_empty() && !expiry_due {
                 return;
             }
@@ -311,7 +311,7 @@ impl Budgets {
                 for (k, v) in pending {
                     *state.pending.entry(k).or_insert(0.0) += v;
                 }
-                state.dedupe.restore_pending(marks);
+                // The marks stay pending in `dedupe` and go with the next commit.
             }
         }
     }

@@ -35,8 +35,12 @@ pub struct Mark {
     pub fingerprint: u64,
 }
 
-/// Disk bytes per mark in the redb store, measured (22.5 B with random fingerprints), rounded up.
-pub const BYTES_PER_MARK: u64 = 24;
+/// Disk bytes per mark in the redb store: 40.6 B measured (6.6 M marks of spans ending over
+/// 10 minutes, 269 MB file), rounded up so that `dedupe_max_disk` is never passed.
+pub const BYTES_PER_MARK: u64 = 48;
+
+/// redb's page cache (its default is 1 GiB, which the memory limit would not see).
+pub const CACHE_BYTES: usize = 16 << 20;
 
 /// (budget, period start in Unix seconds) → spent USD.
 const SPEND: TableDefinition<(&str, i64), f64> = TableDefinition::new("spend");
@@ -113,7 +117,10 @@ impl RedbStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create its directory: {e}")))?;
         }
-        let db = Database::create(path).map_err(|e| fail(format!("cannot open: {e}")))?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| fail(format!("cannot open: {e}")))?;
         let store = RedbStore { db, path: name };
         store.prepare()?;
         Ok(store)

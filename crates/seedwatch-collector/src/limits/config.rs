@@ -31,18 +31,19 @@ impl Default for LimitsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryConfig {
-    /// `auto` (80% of the cgroup's memory limit when there is one, else 1 GiB) or a size.
-    /// Resident memory above it refuses new data.
+    /// `auto` (80% of the cgroup's memory limit when there is one, else 1 GiB) or a size:
+    /// what the process's resident memory is kept under.
     #[serde(default, deserialize_with = "memory_limit")]
     pub limit: MemoryLimit,
-    /// Accounted data above this fraction of the limit refuses new data.
+    /// Above this fraction of the limit (data held plus the process's own memory) new data is
+    /// refused; between it and the limit requests already being read may still grow.
     #[serde(default = "default_soft_limit_ratio")]
     pub soft_limit_ratio: f64,
-    /// How often resident memory is read.
+    /// How often resident memory is read (each read costs about 15 µs).
     #[serde(default = "default_check_interval", with = "humantime_serde")]
     pub check_interval: Duration,
-    /// Refuse new data while the process's resident memory is above the limit (turn off only
-    /// where the process also holds memory that is not the collector's, as when embedded).
+    /// Count the process's resident memory beyond the data it holds against the limits (turn
+    /// off only where the process holds memory that is not the collector's, as when embedded).
     #[serde(default = "crate::config::default_true")]
     pub watch_resident: bool,
 }
@@ -104,7 +105,7 @@ fn default_soft_limit_ratio() -> f64 {
     0.8
 }
 fn default_check_interval() -> Duration {
-    Duration::from_millis(100)
+    Duration::from_millis(20)
 }
 
 fn default_max_string_bytes() -> usize {

@@ -1,33 +1,29 @@
 //! A memory limiter in bytes, like the OpenTelemetry Collector's `memory_limiter`: request
 //! bodies being read, decompression output, decoded requests and queued batches reserve their
-//! bytes here; the process's resident memory is sampled too. Above the soft limit (accounted
-//! bytes) or the limit (resident memory), receivers refuse new requests with the retryable
-//! answers they already use (HTTP 429 + Retry-After, gRPC UNAVAILABLE + RetryInfo); a request
-//! being read whose next bytes would pass the limit is refused the same way. What was accepted
-//! keeps its reservation until every exporter is done with it, and is never dropped here.
+//! bytes here; the process's resident memory is sampled too, and what it holds beyond the
+//! reservations (the process itself, its state, connection buffers, memory the allocator has
+//! not returned yet) counts against the limit as well. Above the soft limit receivers refuse
+//! new requests with the retryable answers they already use (HTTP 429/503 + Retry-After, gRPC
+//! UNAVAILABLE + RetryInfo); a request being read whose next bytes would pass the limit is
+//! refused the same way. What was accepted keeps its reservation until every exporter is done
+//! with it, and is never dropped here.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Why data was refused: over which limit, with the figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum MemoryRefusal {
-    /// Accounted bytes are above the soft limit: no new requests.
-    #[error("the collector holds {used} bytes of data, above its soft memory limit of {soft} bytes; retry later")]
+    /// Data held plus the process's own memory are above the soft limit: no new requests.
+    #[error(
+        "the collector uses {used} bytes (data it holds and its own memory), above its soft memory limit of {soft} bytes; retry later"
+    )]
     Soft {
-        /// Accounted bytes.
+        /// Reserved bytes plus resident memory beyond them.
         used: u64,
         /// The soft limit.
         soft: u64,
-    },
-    /// The process's resident memory is above the limit: no new requests.
-    #[error("the collector's resident memory ({rss} bytes) is above its memory limit of {limit} bytes; retry later")]
-    Resident {
-        /// Resident bytes.
-        rss: u64,
-        /// The limit.
-        limit: u64,
     },
     /// Taking `wanted` more bytes would pass the limit.
     #[error("{wanted} more bytes would take the collector past its memory limit of {limit} bytes; retry later")]
@@ -46,8 +42,8 @@ pub struct MemoryLimiter {
     soft: u64,
     used: AtomicU64,
     rss: AtomicU64,
-    /// Set while resident memory is above the limit, cleared below the soft limit.
-    resident_over: AtomicBool,
+    /// Resident memory beyond the reservations at the last sample.
+    overhead: AtomicU64,
     refused: AtomicU64,
 }
 
@@ -59,7 +55,7 @@ impl MemoryLimiter {
             soft: soft.min(limit),
             used: AtomicU64::new(0),
             rss: AtomicU64::new(0),
-            resident_over: AtomicBool::new(false),
+            overhead: AtomicU64::new(0),
             refused: AtomicU64::new(0),
         })
     }
@@ -99,15 +95,15 @@ impl MemoryLimiter {
         why
     }
 
+    /// Resident memory beyond the reservations at the last sample, bytes.
+    pub fn overhead(&self) -> u64 {
+        self.overhead.load(Ordering::Relaxed)
+    }
+
     /// Why new requests are refused now, if they are (nothing counted).
     pub fn refusing(&self) -> Option<MemoryRefusal> {
-        let used = self.used();
-        if used > self.soft {
-            return Some(MemoryRefusal::Soft { used, soft: self.soft });
-        }
-        self.resident_over
-            .load(Ordering::Relaxed)
-            .then(|| MemoryRefusal::Resident { rss: self.rss(), limit: self.limit })
+        let used = self.used().saturating_add(self.overhead());
+        (used > self.soft).then_some(MemoryRefusal::Soft { used, soft: self.soft })
     }
 
     /// Whether a new request may start now; a refusal is counted.
@@ -119,8 +115,9 @@ impl MemoryLimiter {
     }
 
     fn take(&self, n: u64) -> Result<(), MemoryRefusal> {
+        let room = self.limit.saturating_sub(self.overhead());
         let taken = self.used.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
-            used.checked_add(n).filter(|total| *total <= self.limit)
+            used.checked_add(n).filter(|total| *total <= room)
         });
         taken.map(|_| ()).map_err(|_| self.refuse(MemoryRefusal::Hard { wanted: n, limit: self.limit }))
     }
@@ -140,16 +137,16 @@ impl MemoryLimiter {
         Reservation { limiter: self.clone(), bytes: AtomicU64::new(0) }
     }
 
-    /// Records the process's resident memory; above the limit new requests are refused until
-    /// it is back under the soft limit.
+    /// Records the process's resident memory: what it holds beyond the reservations counts
+    /// against the limits from now on.
     pub fn observe_resident(&self, rss: u64) {
+        let was_refusing = self.refusing().is_some();
         self.rss.store(rss, Ordering::Relaxed);
-        if rss > self.limit {
-            if !self.resident_over.swap(true, Ordering::Relaxed) {
-                tracing::warn!(rss, limit = self.limit, "resident memory above the memory limit: refusing new data");
-            }
-        } else if rss <= self.soft && self.resident_over.swap(false, Ordering::Relaxed) {
-            tracing::info!(rss, soft_limit = self.soft, "resident memory back under the soft limit: accepting again");
+        self.overhead.store(rss.saturating_sub(self.used()), Ordering::Relaxed);
+        match (was_refusing, self.refusing()) {
+            (false, Some(why)) => tracing::warn!("memory limit: refusing new data: {why}"),
+            (true, None) => tracing::info!(rss, soft_limit = self.soft, "memory limit: accepting new data again"),
+            _ => {}
         }
     }
 
@@ -261,12 +258,26 @@ mod tests {
     }
 
     #[test]
-    fn resident_memory_over_the_limit_refuses_until_under_the_soft_limit() {
+    fn memory_beyond_the_reservations_counts_against_the_limit() {
+        let m = MemoryLimiter::new(1000, 600);
+        let held = m.reserve(100).expect("fits");
+        m.observe_resident(500);
+        assert_eq!(m.overhead(), 400);
+        assert!(m.admit().is_ok(), "500 of 600");
+        assert!(matches!(m.reserve(501), Err(MemoryRefusal::Hard { .. })), "100 + 400 + 501 > 1000");
+        let more = m.reserve(200).expect("100 + 400 + 200 fits");
+        assert_eq!(m.admit(), Err(MemoryRefusal::Soft { used: 700, soft: 600 }));
+        drop((held, more));
+    }
+
+    #[test]
+    fn resident_memory_over_the_soft_limit_refuses_until_back_under_it() {
         let m = MemoryLimiter::new(1000, 600);
         m.observe_resident(1200);
-        assert!(matches!(m.admit(), Err(MemoryRefusal::Resident { rss: 1200, .. })));
+        assert_eq!(m.admit(), Err(MemoryRefusal::Soft { used: 1200, soft: 600 }));
+        assert!(m.reserve(1).is_err(), "past the limit nothing more is taken");
         m.observe_resident(800);
-        assert!(m.admit().is_err(), "between soft and hard: still refusing");
+        assert!(m.admit().is_err());
         m.observe_resident(500);
         assert!(m.admit().is_ok());
         assert!(resident_bytes().is_some_and(|rss| rss > 0));

@@ -153,9 +153,14 @@ async fn handle<S: OtlpSignal>(
 ) -> Result<Response, Refusal> {
     let transport = encoding.transport();
     let memory_refusal = |refusal| retryable(&state.ingest.memory_limited(transport, S::SIGNAL, refusal));
-    state.ingest.admit(transport, S::SIGNAL).map_err(|e| retryable(&e))?;
-    let gzip = content_encoding_is_gzip(headers)?;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if let Err(refused) = state.ingest.admit(transport, S::SIGNAL) {
+        // Read and drop the body first, so that an HTTP/1.1 client (which sends it all before
+        // reading the answer) gets the retryable answer rather than a broken connection.
+        discard_body(body, state.max_body, in_flight).await;
+        return Err(retryable(&refused));
+    }
+    let gzip = content_encoding_is_gzip(headers)?;
     if let Some(len) = declared
         && len > state.max_body
     {
@@ -211,6 +216,20 @@ enum ReadError {
     TooLarge,
     Body(BodyError),
     Other(axum::Error),
+}
+
+/// Reads and drops at most `max` bytes of a refused request's body, giving back what each
+/// chunk reserved as it goes; stops at the first error.
+async fn discard_body(mut body: Body, max: usize, in_flight: &Reservation) {
+    let mut read = 0;
+    while read <= max
+        && let Some(Ok(frame)) = body.frame().await
+    {
+        if let Ok(data) = frame.into_data() {
+            read += data.len();
+            in_flight.release(data.len() as u64);
+        }
+    }
 }
 
 /// Reads the whole body into one buffer (sized from `Content-Length` when given), at most
@@ -310,10 +329,12 @@ fn gunzip(compressed: &[u8], limit: usize, memory: &Reservation) -> Result<Bytes
             return Err(GunzipError::Refused(too_large(message)));
         }
         if out.len() + n > out.capacity() {
-            // Grow by doubling, reserved before the allocation happens.
-            let target = (out.capacity() * 2).clamp(CHUNK, limit.max(CHUNK)).max(out.len() + n);
-            memory.grow((target - out.capacity()) as u64).map_err(GunzipError::Memory)?;
+            // Grow by doubling; while the buffer moves, the old and the new one both exist.
+            let (old, target) =
+                (out.capacity(), (out.capacity() * 2).clamp(CHUNK, limit.max(CHUNK)).max(out.len() + n));
+            memory.grow(target as u64).map_err(GunzipError::Memory)?;
             out.reserve_exact(target - out.len());
+            memory.release(old as u64);
         }
         out.extend_from_slice(&chunk[..n]);
     }
