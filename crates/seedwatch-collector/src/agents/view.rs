@@ -52,7 +52,7 @@ pub struct AgentCounts {
     pub unhealthy: usize,
     /// Down.
     pub down: usize,
-    /// Instances heard from while the tracker was full, so not tracked (since start).
+    /// Telemetry arrivals from instances not tracked because the tracker was full (since start).
     #[serde(default)]
     pub untracked: u64,
 }

@@ -69,6 +69,24 @@ pub struct StoreError {
     pub message: String,
 }
 
+/// Which buckets a store forgets, oldest first, given every bucket's mark count (oldest
+/// first): those before `forget_before`, then more while over `max_marks`; and the cutoff
+/// that follows (`i64::MIN` when none is forgotten).
+fn buckets_to_forget(counts: &[(i64, u64)], forget_before: i64, max_marks: u64) -> (Vec<i64>, i64) {
+    let mut total: u64 = counts.iter().map(|(_, n)| n).sum();
+    let mut forget = Vec::new();
+    let mut cutoff = i64::MIN;
+    for &(bucket, n) in counts {
+        if bucket >= forget_before && total <= max_marks {
+            break;
+        }
+        forget.push(bucket);
+        total = total.saturating_sub(n);
+        cutoff = bucket + BUCKET_SECS;
+    }
+    (forget, cutoff)
+}
+
 /// What a store holds, as loaded at start.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Snapshot {
@@ -148,12 +166,13 @@ impl RedbStore {
         tx.commit().map_err(|e| self.fail(e))
     }
 
-    /// Drops one bucket's table and row; returns how many marks it held.
-    fn forget_bucket(&self, tx: &WriteTransaction, bucket: i64) -> Result<u64, StoreError> {
+    /// Drops one bucket's table and row.
+    fn forget_bucket(&self, tx: &WriteTransaction, bucket: i64) -> Result<(), StoreError> {
         let name = bucket_table(bucket);
         tx.delete_table(marks_table(&name)).map_err(|e| self.fail(e))?;
         let mut buckets = tx.open_table(BUCKETS).map_err(|e| self.fail(e))?;
-        Ok(buckets.remove(bucket).map_err(|e| self.fail(e))?.map_or(0, |v| v.value()))
+        buckets.remove(bucket).map_err(|e| self.fail(e))?;
+        Ok(())
     }
 }
 
@@ -252,31 +271,24 @@ impl SpendStore for RedbStore {
             }
             added.insert(bucket, new);
         }
-        let mut total = {
+        let counts = {
             let mut buckets = tx.open_table(BUCKETS).map_err(|e| self.fail(e))?;
             for (bucket, new) in &added {
                 let old = buckets.get(*bucket).map_err(|e| self.fail(e))?.map_or(0, |v| v.value());
                 buckets.insert(*bucket, old + new).map_err(|e| self.fail(e))?;
             }
-            let mut total = 0u64;
+            let mut counts = Vec::new();
             for row in buckets.iter().map_err(|e| self.fail(e))? {
-                total += row.map_err(|e| self.fail(e))?.1.value();
+                let (bucket, count) = row.map_err(|e| self.fail(e))?;
+                counts.push((bucket.value(), count.value()));
             }
-            total
+            counts
         };
-        loop {
-            let oldest = {
-                let buckets = tx.open_table(BUCKETS).map_err(|e| self.fail(e))?;
-                let first = buckets.first().map_err(|e| self.fail(e))?;
-                first.map(|(b, _)| b.value())
-            };
-            let Some(oldest) = oldest else { break };
-            if oldest >= forget_before && total <= max_marks {
-                break;
-            }
-            total = total.saturating_sub(self.forget_bucket(&tx, oldest)?);
-            cutoff = cutoff.max(oldest + BUCKET_SECS);
+        let (forget, after) = buckets_to_forget(&counts, forget_before, max_marks);
+        for bucket in forget {
+            self.forget_bucket(&tx, bucket)?;
         }
+        cutoff = cutoff.max(after);
         {
             let mut meta = tx.open_table(META).map_err(|e| self.fail(e))?;
             meta.insert("cutoff", cutoff).map_err(|e| self.fail(e))?;
@@ -343,18 +355,16 @@ impl SpendStore for MemoryStore {
         for (key, delta) in deltas {
             *inner.spend.entry(key.clone()).or_insert(0.0) += delta;
         }
-        let mut cutoff = inner.cutoff.unwrap_or(i64::MIN).max(forget_before);
+        let cutoff = inner.cutoff.unwrap_or(i64::MIN).max(forget_before);
         for m in marks.iter().filter(|m| m.bucket >= cutoff) {
             inner.marks.entry(m.bucket).or_default().insert(m.fingerprint);
         }
-        let mut total: u64 = inner.marks.values().map(|s| s.len() as u64).sum();
-        while let Some((&oldest, _)) = inner.marks.first_key_value() {
-            if oldest >= forget_before && total <= max_marks {
-                break;
-            }
-            total -= inner.marks.remove(&oldest).map_or(0, |s| s.len() as u64);
-            cutoff = cutoff.max(oldest + BUCKET_SECS);
+        let counts: Vec<(i64, u64)> = inner.marks.iter().map(|(b, s)| (*b, s.len() as u64)).collect();
+        let (forget, after) = buckets_to_forget(&counts, forget_before, max_marks);
+        for bucket in forget {
+            inner.marks.remove(&bucket);
         }
+        let cutoff = cutoff.max(after);
         inner.cutoff = Some(cutoff);
         Ok(cutoff)
     }

@@ -48,7 +48,7 @@ fn spend_is_charged_once_per_span_within_its_scope_and_survives_reopening() {
     let yaml = "limits:\n  all: {limit_usd: 10}\n  openai: {limit_usd: 10, scope: {provider: openai}}\n  acme: {limit_usd: 10, scope: {resource: {tenant: acme}}}\n";
     let store = Arc::new(MemoryStore::default());
     let registry = DerivedRegistry::default();
-    let b = Budgets::open(config(yaml), Box::new(SharedStore(store.clone())), metrics(&registry), None, NOON)
+    let b = Budgets::open(config(yaml), Box::new(Shared(store.clone())), metrics(&registry), None, NOON)
         .expect("open");
     assert!(b.needs_resource());
     let acme = [("tenant", "acme")];
@@ -58,7 +58,7 @@ fn spend_is_charged_once_per_span_within_its_scope_and_survives_reopening() {
     assert_eq!(spent(&b), [("acme".into(), 4.0), ("all".into(), 7.0), ("openai".into(), 1.0)]);
     b.flush(NOON);
     // A replay after a restart is not charged again either.
-    let b = Budgets::open(config(yaml), Box::new(SharedStore(store)), metrics(&registry), None, NOON + 1.0)
+    let b = Budgets::open(config(yaml), Box::new(Shared(store)), metrics(&registry), None, NOON + 1.0)
         .expect("reopen");
     b.charge_all(&[charge(2, 2.0, "anthropic")], NOON + 1.0);
     assert_eq!(spent(&b), [("acme".into(), 4.0), ("all".into(), 7.0), ("openai".into(), 1.0)]);
@@ -129,11 +129,11 @@ fn the_forecast_is_the_period_average_rate_run_to_the_limit() {
     assert!((v.forecast_exhaustion.expect("forecast") - (midnight + 2.5 * 86_400.0)).abs() < 1.0, "{v:?}");
 }
 
-/// Lets a test keep the store across `Budgets` instances.
+/// Lets a test keep a store across `Budgets` instances.
 #[derive(Debug)]
-struct SharedStore(Arc<MemoryStore>);
+struct Shared<T>(Arc<T>);
 
-impl SpendStore for SharedStore {
+impl<T: SpendStore> SpendStore for Shared<T> {
     fn load(&self, max_marks: usize) -> Result<Snapshot, StoreError> {
         self.0.load(max_marks)
     }
@@ -280,7 +280,7 @@ fn a_failed_lookup_charges_nothing_and_is_counted() {
     let registry = DerivedRegistry::default();
     let store = Arc::new(Flaky::new(inner.clone(), 0));
     let yaml = "limits:\n  d: {limit_usd: 1000}\nstore: {dedupe_memory: 64KiB}\n";
-    let b = Budgets::open(config(yaml), Box::new(SharedFlaky(store.clone())), metrics(&registry), None, NOON)
+    let b = Budgets::open(config(yaml), Box::new(Shared(store.clone())), metrics(&registry), None, NOON)
         .expect("open");
     // Fill memory past its budget so the oldest bucket leaves it.
     for n in 0..5000u32 {
@@ -296,17 +296,3 @@ fn a_failed_lookup_charges_nothing_and_is_counted() {
     assert!(outcomes(&registry).contains("{outcome=\"lookup_failed\"} 1"), "{}", outcomes(&registry));
 }
 
-#[derive(Debug)]
-struct SharedFlaky(Arc<Flaky>);
-
-impl SpendStore for SharedFlaky {
-    fn load(&self, max_marks: usize) -> Result<Snapshot, StoreError> {
-        self.0.load(max_marks)
-    }
-    fn contains(&self, marks: &[Mark]) -> Result<Vec<bool>, StoreError> {
-        self.0.contains(marks)
-    }
-    fn commit(&self, d: &[((String, i64), f64)], m: &[Mark], before: i64, max: u64) -> Result<i64, StoreError> {
-        self.0.commit(d, m, before, max)
-    }
-}

@@ -80,7 +80,9 @@ impl IngestError {
 }
 
 impl Ingest {
-    pub(crate) fn new(
+    /// An ingest into the given signal queues (the pipeline's, or a harness's own), with
+    /// `durable_signals` acknowledged only once on disk.
+    pub fn new(
         traces: QueueSender<Batch>,
         metrics_queue: QueueSender<Batch>,
         logs: QueueSender<Batch>,
