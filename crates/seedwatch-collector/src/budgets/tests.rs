@@ -48,8 +48,7 @@ fn spend_is_charged_once_per_span_within_its_scope_and_survives_reopening() {
     let yaml = "limits:\n  all: {limit_usd: 10}\n  openai: {limit_usd: 10, scope: {provider: openai}}\n  acme: {limit_usd: 10, scope: {resource: {tenant: acme}}}\n";
     let store = Arc::new(MemoryStore::default());
     let registry = DerivedRegistry::default();
-    let b = Budgets::open(config(yaml), Box::new(Shared(store.clone())), metrics(&registry), None, NOON)
-        .expect("open");
+    let b = Budgets::open(config(yaml), Box::new(Shared(store.clone())), metrics(&registry), None, NOON).expect("open");
     assert!(b.needs_resource());
     let acme = [("tenant", "acme")];
     let with_tenant = Charge { resource: &acme, ..charge(3, 4.0, "anthropic") };
@@ -58,8 +57,7 @@ fn spend_is_charged_once_per_span_within_its_scope_and_survives_reopening() {
     assert_eq!(spent(&b), [("acme".into(), 4.0), ("all".into(), 7.0), ("openai".into(), 1.0)]);
     b.flush(NOON);
     // A replay after a restart is not charged again either.
-    let b = Budgets::open(config(yaml), Box::new(Shared(store)), metrics(&registry), None, NOON + 1.0)
-        .expect("reopen");
+    let b = Budgets::open(config(yaml), Box::new(Shared(store)), metrics(&registry), None, NOON + 1.0).expect("reopen");
     b.charge_all(&[charge(2, 2.0, "anthropic")], NOON + 1.0);
     assert_eq!(spent(&b), [("acme".into(), 4.0), ("all".into(), 7.0), ("openai".into(), 1.0)]);
 }
@@ -280,8 +278,7 @@ fn a_failed_lookup_charges_nothing_and_is_counted() {
     let registry = DerivedRegistry::default();
     let store = Arc::new(Flaky::new(inner.clone(), 0));
     let yaml = "limits:\n  d: {limit_usd: 1000}\nstore: {dedupe_memory: 64KiB}\n";
-    let b = Budgets::open(config(yaml), Box::new(Shared(store.clone())), metrics(&registry), None, NOON)
-        .expect("open");
+    let b = Budgets::open(config(yaml), Box::new(Shared(store.clone())), metrics(&registry), None, NOON).expect("open");
     // Fill memory past its budget so the oldest bucket leaves it.
     for n in 0..5000u32 {
         let mut k = [2u8; 24];
@@ -295,4 +292,3 @@ fn a_failed_lookup_charges_nothing_and_is_counted() {
     assert_eq!(b.views(NOON)[0].spent_usd, 0.0);
     assert!(outcomes(&registry).contains("{outcome=\"lookup_failed\"} 1"), "{}", outcomes(&registry));
 }
-
