@@ -126,7 +126,7 @@ pub fn fuzz(
         let base = if mutator.pick(2) == 0 { mutator.pick(seeds) } else { mutator.pick(inputs.len()) };
         let other = mutator.pick(inputs.len());
         let input = mutator.mutate(&inputs[base], &inputs[other]);
-        if report.inputs % 16 == 0 {
+        if report.inputs.is_multiple_of(16) {
             // Keep some mutants to mutate again, replacing old ones past the limit.
             if inputs.len() < seeds + KEPT {
                 inputs.push(input.clone());
