@@ -135,8 +135,10 @@ impl RunningCollector {
             let health = health.clone();
             health.register(ComponentKind::Receiver, "otlp/grpc", Some(addr.to_string()));
             health.set(ComponentKind::Receiver, "otlp/grpc", ComponentStatus::Ok);
-            receivers
-                .spawn(async move { report_stopped(&health, "otlp/grpc", served.await.map_err(|e| e.to_string())) });
+            receivers.spawn(async move {
+                served.await;
+                report_stopped(&health, "otlp/grpc")
+            });
         }
         if let (Some(listener), Some(addr), Some(limits)) = (http_listener, http_addr, limits[1]) {
             let router = http_router(topology.ingest(), &otlp.http);
@@ -144,8 +146,10 @@ impl RunningCollector {
             let health = health.clone();
             health.register(ComponentKind::Receiver, "otlp/http", Some(addr.to_string()));
             health.set(ComponentKind::Receiver, "otlp/http", ComponentStatus::Ok);
-            receivers
-                .spawn(async move { report_stopped(&health, "otlp/http", served.await.map_err(|e| e.to_string())) });
+            receivers.spawn(async move {
+                served.await;
+                report_stopped(&health, "otlp/http")
+            });
         }
 
         let admin_state = AdminState {
@@ -159,11 +163,7 @@ impl RunningCollector {
         let admin_limits = limits[2].unwrap_or_else(|| config.admin.limits());
         let admin_served =
             serving.serve("admin", admin_limits, false, admin_listener, admin_router(admin_state), stop_admin.clone());
-        let admin = tokio::spawn(async move {
-            if let Err(err) = admin_served.await {
-                tracing::error!(error = %err, "admin server failed");
-            }
-        });
+        let admin = tokio::spawn(admin_served);
 
         let shutdown = CancellationToken::new();
         let deadline = config.service.shutdown_timeout;
@@ -216,7 +216,7 @@ impl Serving {
         listener: TcpListener,
         router: axum::Router,
         stop: CancellationToken,
-    ) -> impl Future<Output = std::io::Result<()>> + Send + 'static {
+    ) -> impl Future<Output = ()> + Send + 'static {
         let stats = ListenerStats::new(name, Connections::new(limits));
         self.listeners.add(stats.clone());
         let spec = ListenerSpec { limits, http2_only, retry_after: self.retry_after };
@@ -260,14 +260,9 @@ async fn resend_alerts(alerts: Arc<AlertCenter>) {
     }
 }
 
-fn report_stopped(health: &Health, name: &str, served: Result<(), String>) {
-    match served {
-        Ok(()) => health.set(ComponentKind::Receiver, name, ComponentStatus::Stopped),
-        Err(err) => {
-            tracing::error!(receiver = name, error = %err, "receiver server failed");
-            health.set(ComponentKind::Receiver, name, ComponentStatus::Failed(err));
-        }
-    }
+/// A receiver's listener stopped (it retries failed accepts, so only ever when told to).
+fn report_stopped(health: &Health, name: &str) {
+    health.set(ComponentKind::Receiver, name, ComponentStatus::Stopped);
 }
 
 #[allow(clippy::too_many_arguments)]

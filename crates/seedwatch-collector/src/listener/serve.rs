@@ -2,7 +2,6 @@
 //! verdicts (header timeout, idle, maximum age, eviction), guard every request body, and on
 //! shutdown close every connection gracefully.
 
-use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,7 +67,7 @@ pub async fn serve(
     stats: Arc<ListenerStats>,
     memory: Arc<MemoryLimiter>,
     stop: CancellationToken,
-) -> io::Result<()> {
+) {
     let builder = Arc::new(builder(&spec));
     let connections = stats.connections().clone();
     let tracker = TaskTracker::new();
@@ -131,7 +130,6 @@ pub async fn serve(
     connections.close_all();
     tracker.close();
     tracker.wait().await;
-    Ok(())
 }
 
 /// One accepted connection and what it needs.
