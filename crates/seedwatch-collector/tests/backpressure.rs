@@ -30,14 +30,7 @@ async fn full_queues_refuse_retryably_and_nothing_accepted_is_lost() {
     let mut accepted = 0u64;
     let mut refused = None;
     for seed in 0..5000u64 {
-        let body = traces(10, seed).encode_to_vec();
-        let resp = client()
-            .post(http_url(&c, "/v1/traces"))
-            .header("content-type", "application/x-protobuf")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let resp = post_protobuf(&c, "/v1/traces", traces(10, seed).encode_to_vec()).await;
         match resp.status().as_u16() {
             200 => accepted += 10,
             429 => {

@@ -53,13 +53,7 @@ async fn past_the_soft_limit_receivers_refuse_retryably_and_nothing_accepted_is_
     let mut accepted = 0u64;
     let mut refused = None;
     for seed in 0..200u64 {
-        let resp = client()
-            .post(http_url(&c, "/v1/traces"))
-            .header("content-type", "application/x-protobuf")
-            .body(padded(100, seed, 10_000).encode_to_vec())
-            .send()
-            .await
-            .unwrap();
+        let resp = post_protobuf(&c, "/v1/traces", padded(100, seed, 10_000).encode_to_vec()).await;
         match resp.status().as_u16() {
             200 => accepted += 100,
             503 => {
@@ -153,13 +147,7 @@ async fn a_queue_full_in_bytes_refuses_like_one_full_in_items() {
     .await;
     let mut statuses = Vec::new();
     for seed in 0..30u64 {
-        let resp = client()
-            .post(http_url(&c, "/v1/traces"))
-            .header("content-type", "application/x-protobuf")
-            .body(padded(10, seed, 50_000).encode_to_vec())
-            .send()
-            .await
-            .unwrap();
+        let resp = post_protobuf(&c, "/v1/traces", padded(10, seed, 50_000).encode_to_vec()).await;
         statuses.push(resp.status().as_u16());
     }
     assert!(statuses.contains(&429), "{statuses:?}");

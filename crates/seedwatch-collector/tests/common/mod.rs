@@ -200,15 +200,14 @@ pub async fn wait_for_metric(c: &RunningCollector, sample: &str, want: f64) -> f
     value
 }
 
+/// Posts an encoded request to `path` over OTLP/HTTP protobuf; the answer, whatever it is.
+pub async fn post_protobuf(c: &RunningCollector, path: &str, body: Vec<u8>) -> reqwest::Response {
+    client().post(http_url(c, path)).header("content-type", "application/x-protobuf").body(body).send().await.unwrap()
+}
+
 /// Posts `n` spans (ids from `seed`) over OTLP/HTTP protobuf and expects 200.
 pub async fn post_traces(c: &RunningCollector, n: usize, seed: u64) {
     use prost::Message;
-    let resp = client()
-        .post(http_url(c, "/v1/traces"))
-        .header("content-type", "application/x-protobuf")
-        .body(traces(n, seed).encode_to_vec())
-        .send()
-        .await
-        .unwrap();
+    let resp = post_protobuf(c, "/v1/traces", traces(n, seed).encode_to_vec()).await;
     assert_eq!(resp.status(), 200);
 }
