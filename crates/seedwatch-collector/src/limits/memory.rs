@@ -207,11 +207,6 @@ impl Reservation {
     pub fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
     }
-
-    /// The limiter it holds bytes of.
-    pub fn limiter(&self) -> &Arc<MemoryLimiter> {
-        &self.limiter
-    }
 }
 
 impl Drop for Reservation {

@@ -120,13 +120,16 @@ impl PartialEq for Held {
     }
 }
 
-/// Bytes the decoded form of a protobuf request takes in memory, per wire byte (measured with
-/// a counting allocator: metrics 7.0, logs 3.4; spans are like logs), rounded up.
-pub fn decoded_bytes_per_wire_byte(signal: Signal) -> u64 {
-    match signal {
+/// Bytes a request of `wire` bytes takes in memory once accepted: trace protobuf is kept as
+/// received (one copy); anything else is decoded, and decoded requests take per wire byte (measured
+/// with a counting allocator) 7.0 for metrics and 3.4 for logs (spans are like logs), rounded up.
+pub fn accepted_bytes(signal: Signal, wire: u64, protobuf: bool) -> u64 {
+    let per_byte = match signal {
+        Signal::Traces if protobuf => 1,
         Signal::Metrics => 8,
         Signal::Traces | Signal::Logs => 4,
-    }
+    };
+    wire.saturating_mul(per_byte)
 }
 
 /// Tells a waiting receiver that its batch reached every exporter's queue (on disk, for

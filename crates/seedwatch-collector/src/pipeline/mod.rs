@@ -19,7 +19,7 @@ mod trace_data;
 
 use std::sync::{Arc, RwLock};
 
-pub use batch::{Batch, Payload, Transport, data_point_count, decoded_bytes_per_wire_byte};
+pub use batch::{Batch, Payload, Transport, accepted_bytes, data_point_count};
 pub use config::PipelineConfig;
 pub(crate) use exporter_queue::Outlet;
 pub use queue::{QueueReceiver, QueueSender, QueueStats, QueueUnit, SendError, Weighted, bounded, bounded_in_bytes};

@@ -112,11 +112,6 @@ impl Ingest {
         &self.memory
     }
 
-    /// The suggested wait of retryable refusals.
-    pub fn retry_after(&self) -> Duration {
-        self.retry_after
-    }
-
     /// Whether a new request may start (the memory limiter's verdict); a refusal is counted.
     pub fn admit(&self, transport: Transport, signal: Signal) -> Result<(), IngestError> {
         self.memory.admit().map_err(|refusal| {

@@ -23,7 +23,7 @@ use super::signals::{Logs, Metrics, OtlpSignal, Traces};
 use super::status::retryable_status;
 use crate::limits::Reservation;
 use crate::listener::InFlight;
-use crate::pipeline::{Signal, Transport, decoded_bytes_per_wire_byte};
+use crate::pipeline::{Transport, accepted_bytes};
 use crate::receivers::{Ingest, IngestError};
 use crate::telemetry::RequestOutcome;
 
@@ -134,10 +134,7 @@ impl<S: OtlpSignal> UnaryService<Bytes> for ExportMethod<S> {
             // Read whole: only now take a processing slot, so slow senders never hold one.
             let _slot = inner.slots.acquire().await.map_err(|_| Status::unavailable("the receiver is closing"))?;
             let wire = bytes.len() as u64;
-            let held = match S::SIGNAL {
-                Signal::Traces => wire,
-                signal => wire.saturating_mul(decoded_bytes_per_wire_byte(signal)),
-            };
+            let held = accepted_bytes(S::SIGNAL, wire, true);
             in_flight
                 .grow(held)
                 .map_err(|refusal| ingest_status(&inner.ingest.memory_limited(Transport::Grpc, S::SIGNAL, refusal)))?;

@@ -26,7 +26,7 @@ use super::signals::{Logs, Metrics, OtlpSignal, Traces};
 use super::status::{DEADLINE_EXCEEDED, INVALID_ARGUMENT, RESOURCE_EXHAUSTED, RpcStatus, UNAVAILABLE};
 use crate::limits::{MemoryRefusal, Reservation};
 use crate::listener::{BodyError, InFlight};
-use crate::pipeline::{Transport, decoded_bytes_per_wire_byte};
+use crate::pipeline::{Transport, accepted_bytes};
 use crate::receivers::{Ingest, IngestError};
 use crate::telemetry::RequestOutcome;
 
@@ -187,12 +187,8 @@ async fn handle<S: OtlpSignal>(
     } else {
         raw
     };
-    // What the decoded request will take; trace protobuf is kept as received (one copy).
     let wire = bytes.len() as u64;
-    let held = match (S::SIGNAL, encoding) {
-        (crate::pipeline::Signal::Traces, Encoding::Protobuf) => wire,
-        (signal, _) => wire.saturating_mul(decoded_bytes_per_wire_byte(signal)),
-    };
+    let held = accepted_bytes(S::SIGNAL, wire, encoding == Encoding::Protobuf);
     in_flight.grow(held).map_err(memory_refusal)?;
     // Protobuf takes the same path as gRPC: trace requests are validated in place and kept
     // as received, not decoded.
