@@ -40,7 +40,10 @@ def agent_resource(service: str, instance: str) -> Resource:
 
 def tool_spans(n: int, first_id: int, padding: int = 0, workflow: bool = False) -> list[Span]:
     """`n` tool spans (ids from `first_id`), each with `padding` bytes of attribute; with a
-    workflow root first when asked."""
+    workflow root first when asked. Ids start at 1: an all-zero trace id is invalid and the
+    collector would reject the spans."""
+    if first_id < 1:
+        raise ValueError("first_id must be at least 1 (an all-zero trace id is invalid)")
     now = time.time_ns()
     spans = []
     if workflow:

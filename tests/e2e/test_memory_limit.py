@@ -9,6 +9,7 @@ import threading
 import time
 
 import requests
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from hostile import RssSampler, agent_resource, peak_rss_bytes, tool_spans, traces_request
 from hostile import SlowSink
@@ -55,7 +56,7 @@ def test_a_256_mib_limit_holds_under_gzip_bombs_and_4_mib_batches(collector):
         session = requests.Session()
         n = 0
         while not stop.is_set():
-            first = (worker * 1_000_000 + n) * 100
+            first = (worker * 1_000_000 + n + 1) * 100
             spans = tool_spans(100, first, padding=40_000)
             body = traces_request([(agent_resource("flood", f"w{worker}"), spans)])
             assert len(body) < 4 * MIB
@@ -64,6 +65,8 @@ def test_a_256_mib_limit_holds_under_gzip_bombs_and_4_mib_batches(collector):
             )
             count(r.status_code)
             if r.status_code == 200:
+                if ExportTraceServiceResponse.FromString(r.content).HasField("partial_success"):
+                    count(-1)  # valid spans must never be rejected; checked below
                 with lock:
                     accepted.update(s.trace_id + s.span_id for s in spans)
             elif r.status_code in (429, 503):
@@ -85,13 +88,13 @@ def test_a_256_mib_limit_holds_under_gzip_bombs_and_4_mib_batches(collector):
     refusals = statuses.get(503, 0) + statuses.get(429, 0)
     assert refusals > 0, statuses
     assert statuses.get(200, 0) > 0, statuses
-    assert set(statuses) <= {200, 400, 413, 429, 503}, statuses
+    assert set(statuses) <= {200, 400, 413, 429, 503}, statuses  # -1: a partial success
     assert c.metric("seedwatch_memory_refusals_total") > 0
     # Nothing accepted is lost: once the slow downstream catches up, it has every span.
     delivered = wait_until(lambda: len(sink.span_ids) >= len(accepted), timeout=180, interval=1)
-    assert delivered, (len(sink.span_ids), len(accepted), statuses, {
-        k: v for k, v in c.metrics().items() if "exporter" in k or "receiver_accepted_spans" in k
-    })
+    if not delivered:
+        related = {k: v for k, v in c.metrics().items() if "exporter" in k or "receiver" in k or "queue" in k}
+        raise AssertionError(f"{len(sink.span_ids)} of {len(accepted)} spans delivered; {statuses}; {related}")
     assert accepted <= sink.span_ids
     sink.stop()
     print(f"statuses {statuses}; peak RSS {peak / MIB:.0f} MiB (sampled {peak_sampled / MIB:.0f}); "
