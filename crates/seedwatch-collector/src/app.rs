@@ -19,6 +19,7 @@ use crate::listener::{self, ConnectionLimits, Connections, ListenerSet, Listener
 use crate::pipeline::{DrainOutcome, QueueSet, Topology};
 use crate::processors::BuildContext;
 use crate::receivers::otlp::{grpc_routes, http_router};
+use crate::security::{ListenerGuard, Protocol, Role, Security, ServerTls};
 use crate::server::{AdminState, admin_router};
 use crate::telemetry::SelfMetrics;
 
@@ -100,6 +101,9 @@ impl RunningCollector {
         let mut registry = Registry::default();
         let metrics =
             Arc::new(SelfMetrics::register_all(&mut registry, queues.clone(), listeners.clone(), memory.clone()));
+        let security = Security::start(&config.security, &mut registry)
+            .map(Arc::new)
+            .map_err(|err| StartError::Setup(vec![err.to_string()]))?;
         let health = Arc::new(Health::new(queues.clone()));
         health.watch(memory.clone(), listeners.clone());
         let strings = StringCap::new(config.limits.max_string_bytes);
@@ -130,8 +134,10 @@ impl RunningCollector {
         let stop_receivers = CancellationToken::new();
         let mut receivers = JoinSet::new();
         if let (Some(listener), Some(addr), Some(limits)) = (grpc_listener, grpc_addr, limits[0]) {
-            let router = grpc_routes(topology.ingest(), &otlp.grpc).into_axum_router();
-            let served = serving.serve("otlp/grpc", limits, true, listener, router, stop_receivers.clone());
+            let guard = security.guard("otlp/grpc", Protocol::Grpc, Role::Write, otlp.grpc.auth, vec![], vec![]);
+            let router = guarded(grpc_routes(topology.ingest(), &otlp.grpc).into_axum_router(), guard);
+            let tls = security.tls.clone().filter(|_| otlp.grpc.tls);
+            let served = serving.serve("otlp/grpc", limits, true, tls, listener, router, stop_receivers.clone());
             let health = health.clone();
             health.register(ComponentKind::Receiver, "otlp/grpc", Some(addr.to_string()));
             health.set(ComponentKind::Receiver, "otlp/grpc", ComponentStatus::Ok);
@@ -141,8 +147,10 @@ impl RunningCollector {
             });
         }
         if let (Some(listener), Some(addr), Some(limits)) = (http_listener, http_addr, limits[1]) {
-            let router = http_router(topology.ingest(), &otlp.http);
-            let served = serving.serve("otlp/http", limits, false, listener, router, stop_receivers.clone());
+            let guard = security.guard("otlp/http", Protocol::OtlpHttp, Role::Write, otlp.http.auth, vec![], vec![]);
+            let router = guarded(http_router(topology.ingest(), &otlp.http), guard);
+            let tls = security.tls.clone().filter(|_| otlp.http.tls);
+            let served = serving.serve("otlp/http", limits, false, tls, listener, router, stop_receivers.clone());
             let health = health.clone();
             health.register(ComponentKind::Receiver, "otlp/http", Some(addr.to_string()));
             health.set(ComponentKind::Receiver, "otlp/http", ComponentStatus::Ok);
@@ -161,9 +169,29 @@ impl RunningCollector {
         };
         let stop_admin = CancellationToken::new();
         let admin_limits = limits[2].unwrap_or_else(|| config.admin.limits());
+        let admin = &config.admin;
+        let guard = security.guard(
+            "admin",
+            Protocol::Admin,
+            Role::Read,
+            admin.auth,
+            admin.open_paths.clone(),
+            admin.hosts_allowed(),
+        );
+        let mut admin_routes = guarded(admin_router(admin_state), guard);
+        if !admin.cors_allowed_origins.is_empty() {
+            let origins = admin.cors_allowed_origins.iter().filter_map(|o| o.parse().ok()).collect::<Vec<_>>();
+            let cors = tower_http::cors::CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods([http::Method::GET])
+                .allow_headers([http::header::AUTHORIZATION]);
+            admin_routes = admin_routes.layer(cors);
+        }
+        let tls = security.tls.clone().filter(|_| admin.tls);
         let admin_served =
-            serving.serve("admin", admin_limits, false, admin_listener, admin_router(admin_state), stop_admin.clone());
+            serving.serve("admin", admin_limits, false, tls, admin_listener, admin_routes, stop_admin.clone());
         let admin = tokio::spawn(admin_served);
+        security.watch_files(stop_admin.clone());
 
         let shutdown = CancellationToken::new();
         let deadline = config.service.shutdown_timeout;
@@ -213,14 +241,23 @@ impl Serving {
         name: &'static str,
         limits: ConnectionLimits,
         http2_only: bool,
+        tls: Option<Arc<ServerTls>>,
         listener: TcpListener,
         router: axum::Router,
         stop: CancellationToken,
     ) -> impl Future<Output = ()> + Send + 'static {
         let stats = ListenerStats::new(name, Connections::new(limits));
         self.listeners.add(stats.clone());
-        let spec = ListenerSpec { limits, http2_only, retry_after: self.retry_after };
+        let spec = ListenerSpec { limits, http2_only, retry_after: self.retry_after, tls };
         listener::serve(listener, router, spec, stats, self.memory.clone(), stop)
+    }
+}
+
+/// `router` behind `guard`, if the guard checks anything.
+fn guarded(router: axum::Router, guard: Arc<ListenerGuard>) -> axum::Router {
+    match guard.is_active() {
+        true => router.layer(axum::middleware::from_fn_with_state(guard, crate::security::check)),
+        false => router,
     }
 }
 

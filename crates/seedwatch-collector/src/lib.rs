@@ -21,5 +21,6 @@ pub mod own_logs;
 pub mod pipeline;
 pub mod processors;
 pub mod receivers;
+pub mod security;
 pub mod server;
 pub mod telemetry;

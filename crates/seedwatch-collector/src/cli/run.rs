@@ -23,6 +23,9 @@ pub(super) fn run(config: Option<&Path>) -> ExitCode {
     };
     super::logging::init(&settings.config.service.log);
     tracing::info!(config = %settings.source, version = env!("CARGO_PKG_VERSION"), "starting seedwatch");
+    for warning in settings.warnings() {
+        tracing::warn!("{warning}");
+    }
     match serve(settings) {
         Ok(code) => code,
         Err(err) => {

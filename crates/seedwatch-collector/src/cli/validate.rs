@@ -16,6 +16,9 @@ pub(super) fn validate(path: &Path) -> ExitCode {
                 processors.join(", "),
                 exporters.join(", ")
             );
+            for warning in settings.warnings() {
+                println!("warning: {warning}");
+            }
             ExitCode::SUCCESS
         }
         Err(err) => {

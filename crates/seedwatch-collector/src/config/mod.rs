@@ -27,6 +27,7 @@ use crate::limits::LimitsConfig;
 use crate::pipeline::PipelineConfig;
 use crate::processors::{self, ProcessorSpec};
 use crate::receivers::ReceiversConfig;
+use crate::security::SecurityConfig;
 use crate::server::AdminConfig;
 
 /// The embedded default config (`otel-config/seedwatch.yaml`).
@@ -55,6 +56,8 @@ struct RawConfig {
     service: Value,
     #[serde(default)]
     limits: Value,
+    #[serde(default)]
+    security: Value,
 }
 
 /// The core sections of the config file.
@@ -72,6 +75,8 @@ pub struct Config {
     pub service: ServiceConfig,
     /// What one client can make the collector hold.
     pub limits: LimitsConfig,
+    /// TLS, credentials and rate limits.
+    pub security: SecurityConfig,
 }
 
 /// Deserializes one top-level section (absent or empty means its defaults) and, if that
@@ -224,6 +229,7 @@ impl Settings {
             alerting: section(raw.alerting, "alerting", AlertingConfig::validate, &mut problems),
             service: section(raw.service, "service", validate_service, &mut problems),
             limits: section(raw.limits, "limits", validate_limits, &mut problems),
+            security: section(raw.security, "security", SecurityConfig::validate, &mut problems),
         };
         let processor_map = component_map(raw.processors, "processors", &mut problems);
         let exporter_map = component_map(raw.exporters, "exporters", &mut problems);
@@ -237,6 +243,41 @@ impl Settings {
         } else {
             Err(invalid(problems))
         }
+    }
+}
+
+impl Settings {
+    /// What is allowed but unwise: a listener on a non-loopback address without TLS or without
+    /// credentials. `validate` prints these and `run` logs them.
+    pub fn warnings(&self) -> Vec<String> {
+        let c = &self.config;
+        let otlp = &c.receivers.otlp;
+        let listeners = [
+            (otlp.grpc.enabled, "receivers.otlp.grpc", &otlp.grpc.endpoint, otlp.grpc.tls, otlp.grpc.auth),
+            (otlp.http.enabled, "receivers.otlp.http", &otlp.http.endpoint, otlp.http.tls, otlp.http.auth),
+            (true, "admin", &c.admin.endpoint, c.admin.tls, c.admin.auth),
+        ];
+        let mut warnings = Vec::new();
+        for (enabled, key, endpoint, tls, auth) in listeners {
+            let exposed = endpoint.parse::<std::net::SocketAddr>().is_ok_and(|a| !a.ip().is_loopback());
+            if !enabled || !exposed {
+                continue;
+            }
+            let mut missing = Vec::new();
+            if !(tls && c.security.tls.enabled()) {
+                missing.push("TLS (security.tls, or SEEDWATCH_TLS_CERT_FILE and SEEDWATCH_TLS_KEY_FILE)");
+            }
+            if !(auth && c.security.auth_configured()) {
+                missing.push("credentials (security.auth, or SEEDWATCH_AUTH_FILE)");
+            }
+            if !missing.is_empty() {
+                warnings.push(format!(
+                    "`{key}.endpoint` {endpoint} is reachable from other hosts without {}",
+                    missing.join(" and ")
+                ));
+            }
+        }
+        warnings
     }
 }
 

@@ -16,5 +16,5 @@ pub use body::{BODY_GRACE, BodyError, BodyLimits, GuardedBody};
 pub use config::{ConnectionLimits, ConnectionsConfig};
 pub use connections::{CloseReason, Connections};
 pub use fd_limit::{RESERVED_FDS, fit_connections, raise_fd_limit};
-pub use serve::{InFlight, ListenerSpec, serve};
+pub use serve::{InFlight, ListenerSpec, Peer, serve};
 pub use stats::{Cut, ListenerSet, ListenerStats};

@@ -10,6 +10,8 @@ use hyper::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use rustls::pki_types::CertificateDer;
+use std::net::SocketAddr;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,6 +23,7 @@ use super::connections::{CloseReason, Registration};
 use super::io::WatchedStream;
 use super::stats::ListenerStats;
 use crate::limits::{MemoryLimiter, Reservation};
+use crate::security::ServerTls;
 
 /// How often the watchdog looks at every connection.
 const SWEEP_EVERY: Duration = Duration::from_millis(200);
@@ -34,6 +37,15 @@ const QUICK_GRACE: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone)]
 pub struct InFlight(pub Arc<Reservation>);
 
+/// The client of a connection, in every request's extensions.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Its verified certificate (mutual TLS), leaf only.
+    pub client_cert: Option<Arc<CertificateDer<'static>>>,
+}
+
 /// One listener to serve.
 #[derive(Debug, Clone)]
 pub struct ListenerSpec {
@@ -43,6 +55,8 @@ pub struct ListenerSpec {
     pub http2_only: bool,
     /// The wait suggested to clients refused for memory.
     pub retry_after: Duration,
+    /// Server TLS; `None`: plain TCP.
+    pub tls: Option<Arc<ServerTls>>,
 }
 
 fn builder(spec: &ListenerSpec) -> auto::Builder<TokioExecutor> {
@@ -88,8 +102,8 @@ pub async fn serve(
             () = stop.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, addr) = match accepted {
+            Ok(accepted) => accepted,
             Err(err) => {
                 stats.accept_error();
                 if last_error_logged.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
@@ -123,8 +137,9 @@ pub async fn serve(
             age_grace: spec.limits.body_read_timeout,
             stats: stats.clone(),
             memory: memory.clone(),
+            tls: spec.tls.as_ref().map(|tls| (tls.clone(), spec.http2_only)),
         };
-        tracker.spawn(task.run(stream));
+        tracker.spawn(task.run(stream, addr));
     }
     sweeper.abort();
     connections.close_all();
@@ -141,10 +156,48 @@ struct Connection {
     age_grace: Duration,
     stats: Arc<ListenerStats>,
     memory: Arc<MemoryLimiter>,
+    /// Server TLS and whether the listener speaks only HTTP/2.
+    tls: Option<(Arc<ServerTls>, bool)>,
 }
 
 impl Connection {
-    async fn run(self, stream: TcpStream) {
+    async fn run(mut self, stream: TcpStream, addr: SocketAddr) {
+        let conn = self.registration.conn.clone();
+        let stream = WatchedStream::new(stream, conn.clone());
+        let Some((tls, http2_only)) = self.tls.take() else {
+            return self.serve(stream, Peer { addr, client_cert: None }).await;
+        };
+        // The handshake counts as the wait for the first request: the watchdog's header
+        // timeout closes a client that stalls in it.
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config(http2_only));
+        let handshake = tokio::select! {
+            handshake = acceptor.accept(stream) => handshake,
+            reason = conn.closed() => {
+                self.stats.closed(reason);
+                return;
+            }
+        };
+        let stream = match handshake {
+            Ok(stream) => stream,
+            Err(err) => {
+                self.stats.tls_failed();
+                tracing::debug!(listener = self.stats.name(), client = %addr, error = %err, "TLS handshake failed");
+                return;
+            }
+        };
+        let session = stream.get_ref().1;
+        if session.alpn_protocol() == Some(b"h2") {
+            conn.set_h2();
+        }
+        let client_cert =
+            session.peer_certificates().and_then(|certs| certs.first()).map(|c| Arc::new(c.clone().into_owned()));
+        self.serve(stream, Peer { addr, client_cert }).await;
+    }
+
+    async fn serve<S>(self, stream: S, peer: Peer)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let conn = self.registration.conn.clone();
         let closing_stats = self.stats.clone();
         let (router, body, stats, memory) = (self.router, self.body, self.stats, self.memory);
@@ -154,6 +207,7 @@ impl Connection {
             let reservation = Arc::new(memory.empty());
             let mut request = request.map(|b| GuardedBody::new(b, body, reservation.clone(), stats.clone()));
             request.extensions_mut().insert(InFlight(reservation));
+            request.extensions_mut().insert(peer.clone());
             let router = router.clone();
             async move {
                 let response = router.oneshot(request).await;
@@ -161,7 +215,7 @@ impl Connection {
                 response
             }
         });
-        let io = TokioIo::new(WatchedStream::new(stream, conn.clone()));
+        let io = TokioIo::new(stream);
         let served = self.builder.serve_connection(io, service);
         tokio::pin!(served);
         let reason = tokio::select! {

@@ -2,7 +2,8 @@
 //! `seedwatch_listener_connections{listener}` (open now),
 //! `seedwatch_listener_connections_accepted_total`, `…_refused_total` (closed at once: full),
 //! `…_closed_total{reason}` (closed by the collector), `seedwatch_listener_bodies_cut_total{reason}`
-//! and `seedwatch_listener_accept_errors_total` (e.g. out of file descriptors).
+//! `seedwatch_listener_accept_errors_total` (e.g. out of file descriptors) and
+//! `seedwatch_listener_tls_handshake_failures_total`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -32,6 +33,7 @@ pub struct ListenerStats {
     accepted: AtomicU64,
     refused: AtomicU64,
     accept_errors: AtomicU64,
+    tls_failures: AtomicU64,
     closed: [AtomicU64; CloseReason::ALL.len()],
     cut_too_slow: AtomicU64,
     cut_memory: AtomicU64,
@@ -46,6 +48,7 @@ impl ListenerStats {
             accepted: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             accept_errors: AtomicU64::new(0),
+            tls_failures: AtomicU64::new(0),
             closed: Default::default(),
             cut_too_slow: AtomicU64::new(0),
             cut_memory: AtomicU64::new(0),
@@ -72,6 +75,10 @@ impl ListenerStats {
 
     pub(super) fn accept_error(&self) {
         self.accept_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn tls_failed(&self) {
+        self.tls_failures.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(super) fn closed(&self, reason: CloseReason) {
@@ -134,7 +141,7 @@ impl Collector for ListenerSet {
             ConstGauge::new(l.connections.len() as i64).encode(open.encode_family(&[("listener", l.name)])?)?;
         }
         type Read = fn(&ListenerStats) -> u64;
-        let plain: [(&str, &str, Read); 3] = [
+        let plain: [(&str, &str, Read); 4] = [
             ("seedwatch_listener_connections_accepted", "Connections accepted by each listener", |l| {
                 l.accepted.load(Ordering::Relaxed)
             }),
@@ -147,6 +154,11 @@ impl Collector for ListenerSet {
                 "seedwatch_listener_accept_errors",
                 "Failed accepts (such as running out of file descriptors), by listener",
                 |l| l.accept_errors.load(Ordering::Relaxed),
+            ),
+            (
+                "seedwatch_listener_tls_handshake_failures",
+                "TLS handshakes that failed (an untrusted or missing client certificate, a client that does not trust the server, not TLS at all), by listener",
+                |l| l.tls_failures.load(Ordering::Relaxed),
             ),
         ];
         for (name, help, read) in plain {

@@ -127,13 +127,18 @@ impl Ingest {
     }
 
     /// Validates and queues one decoded request; the batch holds `memory` until exported.
+    /// With a `tenant` (from the request's credential), every resource is stamped with it.
     pub async fn ingest(
         &self,
         mut payload: Payload,
         transport: Transport,
         memory: Reservation,
+        tenant: Option<&str>,
     ) -> Result<IngestOutcome, IngestError> {
         let signal = payload.signal();
+        if let Some(tenant) = tenant {
+            super::stamp_tenant(&mut payload, tenant);
+        }
         let Rejection { count: rejected, message } = drop_invalid(&mut payload);
         let mut batch = Batch::new(payload, transport);
         batch.hold(memory);

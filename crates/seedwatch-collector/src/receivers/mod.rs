@@ -2,6 +2,7 @@
 
 mod ingest;
 pub mod otlp;
+mod tenant;
 mod validate;
 
 use serde::Deserialize;
@@ -10,6 +11,7 @@ use crate::config::{Problem, Validate};
 
 pub use ingest::{Ingest, IngestError, IngestOutcome};
 pub use otlp::retryable_status;
+pub use tenant::stamp_tenant;
 
 /// All receivers.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -38,6 +38,12 @@ pub struct GrpcConfig {
     /// Connection limits and timeouts (defaults: [`ConnectionLimits::otlp_grpc`]).
     #[serde(default)]
     pub connections: ConnectionsConfig,
+    /// Serve TLS here when `security.tls` is configured (default); `false`: plain text.
+    #[serde(default = "crate::config::default_true")]
+    pub tls: bool,
+    /// Demand a credential with the `write` role when `security.auth` has any (default).
+    #[serde(default = "crate::config::default_true")]
+    pub auth: bool,
 }
 
 impl Default for GrpcConfig {
@@ -48,6 +54,8 @@ impl Default for GrpcConfig {
             max_message_size: default_max_message_size(),
             max_concurrent_requests: default_max_concurrent_requests(),
             connections: ConnectionsConfig::default(),
+            tls: true,
+            auth: true,
         }
     }
 }
@@ -82,6 +90,12 @@ pub struct HttpConfig {
     /// Connection limits and timeouts (defaults: [`ConnectionLimits::otlp_http`]).
     #[serde(default)]
     pub connections: ConnectionsConfig,
+    /// Serve TLS here when `security.tls` is configured (default); `false`: plain text.
+    #[serde(default = "crate::config::default_true")]
+    pub tls: bool,
+    /// Demand a credential with the `write` role when `security.auth` has any (default).
+    #[serde(default = "crate::config::default_true")]
+    pub auth: bool,
 }
 
 impl Default for HttpConfig {
@@ -93,6 +107,8 @@ impl Default for HttpConfig {
             max_decompressed_size: default_max_decompressed_size(),
             max_concurrent_requests: default_max_concurrent_requests(),
             connections: ConnectionsConfig::default(),
+            tls: true,
+            auth: true,
         }
     }
 }

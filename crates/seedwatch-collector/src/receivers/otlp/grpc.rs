@@ -25,6 +25,7 @@ use crate::limits::Reservation;
 use crate::listener::InFlight;
 use crate::pipeline::{Transport, accepted_bytes};
 use crate::receivers::{Ingest, IngestError};
+use crate::security::Principal;
 use crate::telemetry::RequestOutcome;
 
 /// The gRPC routes of all three OTLP services.
@@ -130,11 +131,13 @@ impl<S: OtlpSignal> UnaryService<Bytes> for ExportMethod<S> {
         let inner = self.inner.clone();
         Box::pin(async move {
             let in_flight = inner.in_flight(request.extensions());
+            let tenant = request.extensions().get::<Principal>().and_then(|p| p.tenant.clone());
             let bytes = request.into_inner();
             // Read whole: only now take a processing slot, so slow senders never hold one.
             let _slot = inner.slots.acquire().await.map_err(|_| Status::unavailable("the receiver is closing"))?;
             let wire = bytes.len() as u64;
-            let held = accepted_bytes(S::SIGNAL, wire, true);
+            // Stamping a tenant decodes what would otherwise be kept as received.
+            let held = accepted_bytes(S::SIGNAL, wire, tenant.is_none());
             in_flight
                 .grow(held)
                 .map_err(|refusal| ingest_status(&inner.ingest.memory_limited(Transport::Grpc, S::SIGNAL, refusal)))?;
@@ -142,7 +145,7 @@ impl<S: OtlpSignal> UnaryService<Bytes> for ExportMethod<S> {
                 inner.ingest.metrics().receiver_request(Transport::Grpc, S::SIGNAL, RequestOutcome::Invalid);
                 Status::invalid_argument(format!("malformed OTLP protobuf: {e}"))
             })?;
-            match inner.ingest.ingest(payload, Transport::Grpc, in_flight.split(held)).await {
+            match inner.ingest.ingest(payload, Transport::Grpc, in_flight.split(held), tenant.as_deref()).await {
                 Ok(outcome) => Ok(tonic::Response::new(S::response(outcome.rejected, outcome.message))),
                 Err(err) => Err(ingest_status(&err)),
             }

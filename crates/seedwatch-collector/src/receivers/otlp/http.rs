@@ -28,6 +28,7 @@ use crate::limits::{MemoryRefusal, Reservation};
 use crate::listener::{BodyError, InFlight};
 use crate::pipeline::{Transport, accepted_bytes};
 use crate::receivers::{Ingest, IngestError};
+use crate::security::Principal;
 use crate::telemetry::RequestOutcome;
 
 const PROTOBUF: &str = "application/x-protobuf";
@@ -114,6 +115,7 @@ fn encode<M: prost::Message + serde::Serialize>(encoding: Encoding, message: &M,
 async fn export<S: OtlpSignal>(
     State(state): State<HttpState>,
     in_flight: Option<Extension<InFlight>>,
+    principal: Option<Extension<Principal>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -127,7 +129,8 @@ async fn export<S: OtlpSignal>(
     };
     // Served by the listener, the body reserves as it is read; else (tests) from here on.
     let in_flight = in_flight.map_or_else(|| Arc::new(state.ingest.memory().empty()), |Extension(f)| f.0);
-    match handle::<S>(&state, &headers, body, encoding, &in_flight).await {
+    let tenant = principal.as_ref().and_then(|Extension(p)| p.tenant.as_deref());
+    match handle::<S>(&state, &headers, body, encoding, &in_flight, tenant).await {
         Ok(response) => response,
         Err(refusal) => refuse::<S>(&state, refusal, encoding, encoding.transport()),
     }
@@ -150,6 +153,7 @@ async fn handle<S: OtlpSignal>(
     body: Body,
     encoding: Encoding,
     in_flight: &Reservation,
+    tenant: Option<&str>,
 ) -> Result<Response, Refusal> {
     let transport = encoding.transport();
     let memory_refusal = |refusal| retryable(&state.ingest.memory_limited(transport, S::SIGNAL, refusal));
@@ -188,7 +192,8 @@ async fn handle<S: OtlpSignal>(
         raw
     };
     let wire = bytes.len() as u64;
-    let held = accepted_bytes(S::SIGNAL, wire, encoding == Encoding::Protobuf);
+    // Stamping a tenant decodes what would otherwise be kept as received.
+    let held = accepted_bytes(S::SIGNAL, wire, encoding == Encoding::Protobuf && tenant.is_none());
     in_flight.grow(held).map_err(memory_refusal)?;
     // Protobuf takes the same path as gRPC: trace requests are validated in place and kept
     // as received, not decoded.
@@ -201,7 +206,7 @@ async fn handle<S: OtlpSignal>(
         }
     };
     in_flight.release(wire);
-    match state.ingest.ingest(payload, transport, in_flight.split(held)).await {
+    match state.ingest.ingest(payload, transport, in_flight.split(held), tenant).await {
         Ok(outcome) => Ok(encode(encoding, &S::response(outcome.rejected, outcome.message), StatusCode::OK)),
         Err(err) => Err(retryable(&err)),
     }

@@ -14,4 +14,4 @@ mod raw_path_tests;
 pub use config::{GrpcConfig, HttpConfig, OtlpReceiverConfig};
 pub use grpc::grpc_routes;
 pub use http::http_router;
-pub use status::retryable_status;
+pub use status::{PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAUTHENTICATED, retryable_status, status_body};

@@ -33,3 +33,19 @@ pub fn retryable_status(message: impl Into<String>, retry_after: Duration) -> to
         ErrorDetails::with_retry_info(Some(retry_after)),
     )
 }
+
+/// gRPC status code PERMISSION_DENIED.
+pub const PERMISSION_DENIED: i32 = 7;
+/// gRPC status code UNAUTHENTICATED.
+pub const UNAUTHENTICATED: i32 = 16;
+
+/// An OTLP/HTTP error body: `google.rpc.Status` as protobuf, or as JSON when `json`; with
+/// its content type.
+pub fn status_body(code: i32, message: impl Into<String>, json: bool) -> (&'static str, Vec<u8>) {
+    let status = RpcStatus { code, message: message.into() };
+    if json {
+        ("application/json", serde_json::to_vec(&status).unwrap_or_default())
+    } else {
+        ("application/x-protobuf", prost::Message::encode_to_vec(&status))
+    }
+}
