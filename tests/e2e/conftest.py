@@ -77,11 +77,22 @@ class Collector:
     """A seedwatch process with its own config, ports and log."""
 
     def __init__(
-        self, workdir: Path, extra_yaml: str = "", env: dict | None = None, http_extra: str = "", grpc_extra: str = ""
+        self,
+        workdir: Path,
+        extra_yaml: str = "",
+        env: dict | None = None,
+        http_extra: str = "",
+        grpc_extra: str = "",
+        admin_extra: str = "",
+        session: requests.Session | None = None,
     ):
-        """`http_extra` and `grpc_extra` are more keys of those receivers, in flow style
-        (`max_body_size: 1MiB, connections: {idle_timeout: 5s}`)."""
+        """`http_extra`, `grpc_extra` and `admin_extra` are more keys of those listeners, in flow
+        style (`max_body_size: 1MiB, connections: {idle_timeout: 5s}`). `session` is how the
+        test talks to the admin server (a CA to trust, a client certificate, a credential); a
+        session with `verify` set means the collector serves TLS."""
         self.workdir = workdir
+        self.session = session or requests.Session()
+        self.scheme = "https" if isinstance(self.session.verify, str) else "http"
         self.grpc_port, self.http_port, self.admin_port = free_ports(3)
         self.config = workdir / f"seedwatch-{self.admin_port}.yaml"
         more = lambda extra: f", {extra}" if extra else ""  # noqa: E731
@@ -89,7 +100,7 @@ class Collector:
             "receivers:\n  otlp:\n"
             f"    grpc: {{endpoint: '127.0.0.1:{self.grpc_port}'{more(grpc_extra)}}}\n"
             f"    http: {{endpoint: '127.0.0.1:{self.http_port}'{more(http_extra)}}}\n"
-            f"admin: {{endpoint: '127.0.0.1:{self.admin_port}'}}\n" + extra_yaml
+            f"admin: {{endpoint: '127.0.0.1:{self.admin_port}'{more(admin_extra)}}}\n" + extra_yaml
         )
         self.log = workdir / f"seedwatch-{self.admin_port}.log"
         self.env = {**os.environ, **(env or {})}
@@ -97,15 +108,15 @@ class Collector:
 
     @property
     def admin(self) -> str:
-        return f"http://127.0.0.1:{self.admin_port}"
+        return f"{self.scheme}://127.0.0.1:{self.admin_port}"
 
     @property
     def grpc(self) -> str:
-        return f"http://127.0.0.1:{self.grpc_port}"
+        return f"{self.scheme}://127.0.0.1:{self.grpc_port}"
 
     @property
     def http(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"{self.scheme}://127.0.0.1:{self.http_port}"
 
     def start(self, wait_ready: bool = True) -> "Collector":
         self.proc = subprocess.Popen(
@@ -119,7 +130,7 @@ class Collector:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"seedwatch exited with {self.proc.returncode}:\n{self.log.read_text()}")
             try:
-                status = requests.get(f"{self.admin}/health/ready", timeout=1).status_code
+                status = self.session.get(f"{self.admin}/health/ready", timeout=1).status_code
                 if status == 200 or (status == 503 and not wait_ready):
                     return self
             except requests.ConnectionError:
@@ -128,7 +139,9 @@ class Collector:
         raise RuntimeError(f"seedwatch not ready in time:\n{self.log.read_text()}")
 
     def metrics(self) -> dict[str, float]:
-        return parse_exposition(requests.get(f"{self.admin}/metrics", timeout=5).text)
+        response = self.session.get(f"{self.admin}/metrics", timeout=5)
+        response.raise_for_status()
+        return parse_exposition(response.text)
 
     def metric(self, sample: str) -> float:
         return self.metrics()[sample]

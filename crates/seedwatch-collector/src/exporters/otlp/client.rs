@@ -8,7 +8,7 @@ use http::uri::PathAndQuery;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::{MetadataKey, MetadataValue};
 
-use super::config::{Compression, OtlpConfig, Protocol};
+use super::config::{ClientTls, Compression, OtlpConfig, Protocol};
 use crate::exporters::ExportError;
 use crate::pipeline::Signal;
 
@@ -75,6 +75,23 @@ fn http_path(signal: Signal) -> &'static str {
     }
 }
 
+fn read(file: &str) -> Result<Vec<u8>, ExportError> {
+    std::fs::read(file).map_err(|e| ExportError::Permanent(format!("cannot read {file}: {e}")))
+}
+
+/// tonic's client TLS: our CA if given, else the public roots; our certificate if given.
+fn grpc_tls(tls: &ClientTls) -> Result<tonic::transport::ClientTlsConfig, ExportError> {
+    let mut config = tonic::transport::ClientTlsConfig::new();
+    config = match tls.ca_file.as_str() {
+        "" => config.with_webpki_roots(),
+        file => config.ca_certificate(tonic::transport::Certificate::from_pem(read(file)?)),
+    };
+    if !tls.cert_file.is_empty() {
+        config = config.identity(tonic::transport::Identity::from_pem(read(&tls.cert_file)?, read(&tls.key_file)?));
+    }
+    Ok(config)
+}
+
 /// A connection to the backend.
 pub(super) enum Client {
     Grpc(tonic::client::Grpc<tonic::transport::Channel>),
@@ -88,10 +105,15 @@ impl Client {
     pub(super) fn new(cfg: &OtlpConfig) -> Result<Client, ExportError> {
         match cfg.protocol {
             Protocol::Grpc => {
-                let endpoint = tonic::transport::Endpoint::from_shared(cfg.endpoint.clone())
+                let mut endpoint = tonic::transport::Endpoint::from_shared(cfg.endpoint.clone())
                     .map_err(|e| ExportError::Permanent(format!("endpoint {}: {e}", cfg.endpoint)))?
                     .timeout(cfg.timeout)
                     .connect_timeout(cfg.timeout);
+                if cfg.endpoint.starts_with("https://") {
+                    endpoint = endpoint.tls_config(grpc_tls(&cfg.tls)?).map_err(|e| {
+                        ExportError::Permanent(format!("endpoint {}: cannot set up TLS: {e}", cfg.endpoint))
+                    })?;
+                }
                 let channel = endpoint.connect_lazy();
                 let mut grpc = tonic::client::Grpc::new(channel);
                 if cfg.compression == Compression::Gzip {
@@ -109,9 +131,20 @@ impl Client {
                         headers.insert(k, v);
                     }
                 }
-                let client = reqwest::Client::builder()
-                    .timeout(cfg.timeout)
-                    .default_headers(headers)
+                let mut builder = reqwest::Client::builder().timeout(cfg.timeout).default_headers(headers);
+                if !cfg.tls.ca_file.is_empty() {
+                    let ca = reqwest::Certificate::from_pem_bundle(&read(&cfg.tls.ca_file)?)
+                        .map_err(|e| ExportError::Permanent(format!("tls.ca_file {}: {e}", cfg.tls.ca_file)))?;
+                    builder = builder.tls_certs_only(ca);
+                }
+                if !cfg.tls.cert_file.is_empty() {
+                    let mut pem = read(&cfg.tls.cert_file)?;
+                    pem.extend(read(&cfg.tls.key_file)?);
+                    let identity = reqwest::Identity::from_pem(&pem)
+                        .map_err(|e| ExportError::Permanent(format!("tls.cert_file/key_file: {e}")))?;
+                    builder = builder.identity(identity);
+                }
+                let client = builder
                     .build()
                     .map_err(|e| ExportError::Permanent(format!("cannot build the HTTP client: {e}")))?;
                 Ok(Client::Http(client))

@@ -47,6 +47,62 @@ pub struct OtlpConfig {
     /// Per request.
     #[serde(default = "default_timeout", with = "humantime_serde")]
     pub timeout: Duration,
+    /// TLS for an `https://` endpoint (public CAs are trusted without `ca_file`).
+    #[serde(default)]
+    pub tls: ClientTls,
+}
+
+/// Client TLS: the CA that signs the server's certificate, and our own certificate when the
+/// server asks for one (mutual TLS). Every file is PEM; empty: not used.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTls {
+    /// CA certificates to trust instead of the public ones.
+    #[serde(default)]
+    pub ca_file: String,
+    /// Our certificate chain.
+    #[serde(default)]
+    pub cert_file: String,
+    /// Its private key.
+    #[serde(default)]
+    pub key_file: String,
+}
+
+/// PEM blocks of `kind` (`CERTIFICATE`, or a private key) in a file, or why not.
+fn check_pem(file: &str, key: bool) -> Result<(), String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+    if key {
+        PrivateKeyDer::from_pem_slice(&bytes).map(|_| ()).map_err(|e| format!("{file}: no usable private key: {e}"))
+    } else {
+        match CertificateDer::pem_slice_iter(&bytes).collect::<Result<Vec<_>, _>>() {
+            Ok(certs) if !certs.is_empty() => Ok(()),
+            Ok(_) => Err(format!("{file}: no `CERTIFICATE` PEM block")),
+            Err(e) => Err(format!("{file}: not valid PEM: {e}")),
+        }
+    }
+}
+
+impl ClientTls {
+    fn validate(&self, endpoint: &str, problems: &mut Vec<Problem>) {
+        let any = !(self.ca_file.is_empty() && self.cert_file.is_empty() && self.key_file.is_empty());
+        if any && !endpoint.starts_with("https://") {
+            problems.push(Problem::found_expected("endpoint", endpoint, "an `https://` URL when `tls` is set"));
+        }
+        if self.cert_file.is_empty() != self.key_file.is_empty() {
+            problems.push(Problem::new("tls", "set both `cert_file` and `key_file` for a client certificate, or neither"));
+        }
+        for (key, file, is_key) in
+            [("tls.ca_file", &self.ca_file, false), ("tls.cert_file", &self.cert_file, false), ("tls.key_file", &self.key_file, true)]
+        {
+            if !file.is_empty()
+                && let Err(message) = check_pem(file, is_key)
+            {
+                problems.push(Problem::new(key, message));
+            }
+        }
+    }
 }
 
 fn default_protocol() -> Protocol {
@@ -74,5 +130,6 @@ impl Validate for OtlpConfig {
         if self.timeout.is_zero() {
             problems.push(Problem::new("timeout", "must be longer than 0s, e.g. 10s"));
         }
+        self.tls.validate(&self.endpoint, problems);
     }
 }
