@@ -85,11 +85,13 @@ class Collector:
         grpc_extra: str = "",
         admin_extra: str = "",
         session: requests.Session | None = None,
+        embedded: bool = False,
     ):
         """`http_extra`, `grpc_extra` and `admin_extra` are more keys of those listeners, in flow
         style (`max_body_size: 1MiB, connections: {idle_timeout: 5s}`). `session` is how the
         test talks to the admin server (a CA to trust, a client certificate, a credential); a
-        session with `verify` set means the collector serves TLS."""
+        session with `verify` set means the collector serves TLS. `embedded` runs the embedded
+        default config (no `-c`), its endpoints and data directory set through its variables."""
         self.workdir = workdir
         self.session = session or requests.Session()
         self.scheme = "https" if isinstance(self.session.verify, str) else "http"
@@ -104,6 +106,14 @@ class Collector:
         )
         self.log = workdir / f"seedwatch-{self.admin_port}.log"
         self.env = {**os.environ, **(env or {})}
+        self.embedded = embedded
+        if embedded:
+            self.env.update(
+                SEEDWATCH_OTLP_GRPC_ENDPOINT=f"127.0.0.1:{self.grpc_port}",
+                SEEDWATCH_OTLP_HTTP_ENDPOINT=f"127.0.0.1:{self.http_port}",
+                SEEDWATCH_ADMIN_ENDPOINT=f"127.0.0.1:{self.admin_port}",
+                SEEDWATCH_DATA_DIR=str(workdir / f"data-{self.admin_port}"),
+            )
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -120,7 +130,7 @@ class Collector:
 
     def start(self, wait_ready: bool = True) -> "Collector":
         self.proc = subprocess.Popen(
-            [str(BIN), "run", "-c", str(self.config)],
+            [str(BIN), "run", *([] if self.embedded else ["-c", str(self.config)])],
             stdout=subprocess.DEVNULL,
             stderr=self.log.open("w"),
             env=self.env,

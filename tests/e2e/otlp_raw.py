@@ -16,7 +16,12 @@ def _kv(key: str, value) -> KeyValue:
 
 
 def llm_call_request(
-    n: int, cost_usd: float, service: str = "modelseed-agent", instance: str = "budget-1", end_ns: int | None = None
+    n: int,
+    cost_usd: float,
+    service: str = "modelseed-agent",
+    instance: str = "budget-1",
+    end_ns: int | None = None,
+    resource_attributes: dict[str, str] | None = None,
 ) -> bytes:
     """One LLM-call span (trace and span id derived from `n`) that states its own cost and
     ended at `end_ns` (default: now; budgets charge only spans that ended within their
@@ -38,7 +43,8 @@ def llm_call_request(
             _kv("seedwatch.llm.cost_usd", float(cost_usd)),
         ],
     )
-    resource = Resource(attributes=[_kv("service.name", service), _kv("service.instance.id", instance)])
+    more = [_kv(k, v) for k, v in (resource_attributes or {}).items()]
+    resource = Resource(attributes=[_kv("service.name", service), _kv("service.instance.id", instance), *more])
     request = ExportTraceServiceRequest(
         resource_spans=[ResourceSpans(resource=resource, scope_spans=[ScopeSpans(spans=[span])])]
     )

@@ -28,9 +28,12 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 15) -> Non
     raise TimeoutError(f"rotel-agent did not listen on {port}")
 
 
-def start_rotel(tmp_path, name: str, protocol: str, forward_to: str) -> tuple[subprocess.Popen, int, int]:
-    """Rotel receiving OTLP on two free ports and exporting over OTLP `protocol` to `forward_to`;
-    returns it once both ports listen, with the gRPC and HTTP ports. Logs to `{name}.log`."""
+def start_rotel(
+    tmp_path, name: str, protocol: str, forward_to: str, extra: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, int, int]:
+    """Rotel receiving OTLP on two free ports and exporting over OTLP `protocol` to `forward_to`
+    (with `extra` arguments); returns it once both ports listen, with the gRPC and HTTP ports.
+    Logs to `{name}.log`."""
     rotel_grpc, rotel_http = free_ports(2)
     log = (tmp_path / f"{name}.log").open("w")
     proc = subprocess.Popen(
@@ -42,6 +45,7 @@ def start_rotel(tmp_path, name: str, protocol: str, forward_to: str) -> tuple[su
             "--exporter", "otlp",
             "--otlp-exporter-protocol", protocol,
             "--otlp-exporter-endpoint", forward_to,
+            *extra,
         ],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RUST_LOG": "info"},
     )

@@ -230,13 +230,12 @@ fn host_allowed(request: &http::request::Parts, allowed: &[String]) -> bool {
         .and_then(|h| h.to_str().ok())
         .or_else(|| request.uri.authority().map(|a| a.as_str()));
     let Some(host) = host else { return false };
-    let name =
-        match host.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or_default(),
-            None => host
-                .rsplit_once(':')
-                .map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host }),
-        };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host
+            .rsplit_once(':')
+            .map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host }),
+    };
     allowed.iter().any(|a| a.eq_ignore_ascii_case(name))
 }
 

@@ -90,7 +90,9 @@ impl Security {
         })
     }
 
-    /// A guard for one listener; `auth: false` serves it without credentials.
+    /// A guard for one listener; `auth: false` serves it without credentials. The rate
+    /// limits apply to the OTLP listeners only: they meter what clients send, and the admin
+    /// server (probes, scrapes) must answer whatever a busy sender on the same host does.
     pub fn guard(
         &self,
         listener: &'static str,
@@ -101,6 +103,10 @@ impl Security {
         allowed_hosts: Vec<String>,
     ) -> Arc<ListenerGuard> {
         let authenticator = if auth { self.auth.clone() } else { None };
+        let limits = match protocol {
+            Protocol::Admin => Arc::new(RateLimits::default()),
+            Protocol::Grpc | Protocol::OtlpHttp => self.limits.clone(),
+        };
         ListenerGuard::new(
             listener,
             protocol,
@@ -108,7 +114,7 @@ impl Security {
             authenticator,
             open_paths,
             allowed_hosts,
-            self.limits.clone(),
+            limits,
             self.metrics.clone(),
         )
     }

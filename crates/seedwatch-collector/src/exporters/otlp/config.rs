@@ -91,11 +91,14 @@ impl ClientTls {
             problems.push(Problem::found_expected("endpoint", endpoint, "an `https://` URL when `tls` is set"));
         }
         if self.cert_file.is_empty() != self.key_file.is_empty() {
-            problems.push(Problem::new("tls", "set both `cert_file` and `key_file` for a client certificate, or neither"));
+            problems
+                .push(Problem::new("tls", "set both `cert_file` and `key_file` for a client certificate, or neither"));
         }
-        for (key, file, is_key) in
-            [("tls.ca_file", &self.ca_file, false), ("tls.cert_file", &self.cert_file, false), ("tls.key_file", &self.key_file, true)]
-        {
+        for (key, file, is_key) in [
+            ("tls.ca_file", &self.ca_file, false),
+            ("tls.cert_file", &self.cert_file, false),
+            ("tls.key_file", &self.key_file, true),
+        ] {
             if !file.is_empty()
                 && let Err(message) = check_pem(file, is_key)
             {
