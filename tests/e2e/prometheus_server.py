@@ -15,7 +15,11 @@ PROMETHEUS = shutil.which("prometheus")
 
 
 class Prometheus:
-    def __init__(self, workdir: Path, target: str, rule_files: list[Path] | None = None):
+    def __init__(
+        self, workdir: Path, target: str, rule_files: list[Path] | None = None, alertmanager: str | None = None
+    ):
+        """Scrapes `target` (host:port) every second, evaluating `rule_files` and sending what
+        fires to `alertmanager` (host:port), when given."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = workdir / "prometheus.yml"
@@ -23,6 +27,7 @@ class Prometheus:
         config.write_text(
             "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
             + (f"rule_files:{rules}\n" if rules else "")
+            + (f"alerting: {{alertmanagers: [{{static_configs: [{{targets: ['{alertmanager}']}}]}}]}}\n" if alertmanager else "")
             + "scrape_configs:\n"
             f"  - job_name: seedwatch\n    static_configs: [{{targets: ['{target}']}}]\n"
         )

@@ -19,6 +19,10 @@ pub const ACCESS_ATTEMPT_EVENT: &str = "security.access_attempt";
 pub const API_KEY_USAGE_EVENT: &str = "security.api_key_usage";
 /// `event.name` of a sensitive operation.
 pub const SENSITIVE_OPERATION_EVENT: &str = "security.sensitive_operation";
+/// `event.name` of a failed authentication (the guide's "authentication failed" lines).
+pub const AUTHENTICATION_FAILURE_EVENT: &str = "security.authentication_failure";
+/// `event.name` of a rate limit hit (the guide's "API rate limit" lines).
+pub const RATE_LIMIT_EVENT: &str = "security.rate_limit";
 
 fn json_field(value: Option<&Value>) -> Field {
     let sanitized = value.map(|v| shared::get().sanitizer.sanitize(v)).unwrap_or(Value::Null);
@@ -136,6 +140,32 @@ impl SecurityAuditor {
         ];
         push_ip(&mut fields, client_ip);
         emit(SENSITIVE_OPERATION_EVENT, tracing::Level::WARN, "Sensitive operation", fields);
+    }
+}
+
+impl SecurityAuditor {
+    /// A failed authentication: who claimed to be whom, how, from where. The message says
+    /// "authentication failed", as the guide's `intrusion_detection.sh` looks for.
+    pub fn authentication_failure(&self, user_id: &str, method: &str, client_ip: Option<IpAddr>) {
+        let mut fields = vec![
+            ("user.id", Field::Str(user_id.to_owned())),
+            ("auth.method", Field::Str(method.to_owned())),
+            ("success", Field::Bool(false)),
+        ];
+        push_ip(&mut fields, client_ip);
+        emit(AUTHENTICATION_FAILURE_EVENT, tracing::Level::WARN, "authentication failed", fields);
+    }
+
+    /// A rate limit hit at an API (a provider's 429, say), by key ([`ApiKeyRef`]) and provider.
+    /// The message says "API rate limit exceeded", as the guide's script looks for.
+    pub fn rate_limit_exceeded(&self, key: &ApiKeyRef, provider: &str, client_ip: Option<IpAddr>) {
+        let mut fields = vec![
+            ("api_key_id", Field::Str(key.as_str().to_owned())),
+            ("provider", Field::Str(provider.to_owned())),
+            ("success", Field::Bool(false)),
+        ];
+        push_ip(&mut fields, client_ip);
+        emit(RATE_LIMIT_EVENT, tracing::Level::WARN, "API rate limit exceeded", fields);
     }
 }
 

@@ -17,10 +17,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::post;
 use clap::Parser;
+use seedwatch_agent::SecurityAuditor;
 use seedwatch_agent::health::checks::{DiskSpaceCheck, FileSystemCheck, FnCheck, HttpCheck, MemoryCheck};
 use seedwatch_agent::health::{CheckResult, Health};
 use serde_json::{Value, json};
@@ -54,7 +55,15 @@ struct Args {
     /// Directory of the simulated model store (checked by the file_system and database checks).
     #[arg(long, default_value_os_t = std::env::temp_dir())]
     data_dir: PathBuf,
+    /// Before the workflows, send this many analysis requests with a wrong API key (each is
+    /// refused with 401 and audited as an authentication failure), as an attacker would.
+    #[arg(long, default_value_t = 0)]
+    failed_logins: u64,
 }
+
+/// The key the agent's API accepts in `Authorization: Bearer …` (requests without the header
+/// are let in, as before the API had keys).
+const AGENT_API_KEY: &str = "demo-agent-api-key";
 
 struct App {
     agent: Agent,
@@ -106,12 +115,13 @@ async fn main() -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
+        if let Err(e) = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await {
             tracing::error!(error = %e, "API server stopped");
         }
     });
     tracing::info!(%addr, "agent API and health endpoints listening");
 
+    intrude(addr, args.failed_logins).await;
     let (done, failed) = drive(addr, args.workflows, args.concurrency).await;
     reporter.abort();
     let stats = telemetry.shutdown();
@@ -125,6 +135,19 @@ async fn main() -> anyhow::Result<()> {
         stats.metric_exports_failed
     );
     Ok(())
+}
+
+/// Sends `n` analysis requests with a wrong API key to the agent's own API.
+async fn intrude(addr: SocketAddr, n: u64) {
+    let client = reqwest::Client::new();
+    for _ in 0..n {
+        let _ = client
+            .post(format!("http://{addr}/api/v1/analyses"))
+            .bearer_auth("guessed-key")
+            .json(&json!({"user": "mallory"}))
+            .send()
+            .await;
+    }
 }
 
 /// Sends workflow requests to the agent's own API, `concurrency` at a time, until `limit`
@@ -174,8 +197,19 @@ async fn join_all(handles: &mut [tokio::task::JoinHandle<()>]) {
     }
 }
 
-async fn start_analysis(State(app): State<Arc<App>>, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
+async fn start_analysis(
+    State(app): State<Arc<App>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
     let user = body["user"].as_str().unwrap_or("anonymous").to_owned();
+    if let Some(given) = headers.get(header::AUTHORIZATION)
+        && given.as_bytes() != format!("Bearer {AGENT_API_KEY}").as_bytes()
+    {
+        SecurityAuditor::new().authentication_failure(&user, "api_key", Some(client.ip()));
+        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "authentication failed"})));
+    }
     let id = format!("wf-{:06}", app.next_id.fetch_add(1, Ordering::Relaxed));
     match app.agent.run(id.clone(), &user).await {
         Ok(result) => (StatusCode::OK, Json(json!({"workflow_id": id, "status": "completed", "result": result}))),

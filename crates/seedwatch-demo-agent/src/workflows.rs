@@ -167,6 +167,9 @@ impl Agent {
         let status = response.status();
         let body: Value = call.run(response.json()).await.unwrap_or(Value::Null);
         auditor.api_key_usage(&self.key, "openai", status.is_success(), None);
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            auditor.rate_limit_exceeded(&self.key, "openai", None);
+        }
         if !status.is_success() {
             let error_type = body["error"]["type"].as_str().unwrap_or("http_error").to_owned();
             call.fail(&error_type, &body);

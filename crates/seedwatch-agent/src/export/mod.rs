@@ -15,7 +15,8 @@ use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracer
 
 use crate::InitError;
 use gate::{CountingLogs, CountingMetrics, CountingSpans, GatedLogs, GatedSpans};
-use settings::{EnvSettings, Protocol, SignalTarget};
+use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig, Identity};
+use settings::{EnvSettings, Protocol, SignalTarget, TlsFiles};
 
 fn otlp_protocol(p: Protocol) -> opentelemetry_otlp::Protocol {
     match p {
@@ -51,20 +52,57 @@ fn build_error(signal: &'static str) -> impl Fn(opentelemetry_otlp::ExporterBuil
     move |e| InitError::Exporter { signal, reason: e.to_string() }
 }
 
-/// The gRPC settings every signal's exporter shares.
-fn grpc<B: WithExportConfig + WithTonicConfig>(b: B, t: &SignalTarget, signal: &'static str) -> Result<B, InitError> {
-    Ok(b.with_endpoint(&t.endpoint)
-        .with_timeout(t.timeout)
-        .with_metadata(metadata(t, signal)?)
-        .with_compression(Compression::Gzip))
+fn read(file: &str, signal: &'static str) -> Result<Vec<u8>, InitError> {
+    std::fs::read(file).map_err(|e| InitError::Exporter { signal, reason: format!("cannot read {file}: {e}") })
 }
 
-/// The OTLP/HTTP settings every signal's exporter shares.
-fn http<B: WithExportConfig + WithHttpConfig>(b: B, t: &SignalTarget) -> B {
-    b.with_endpoint(&t.endpoint)
+/// The gRPC settings every signal's exporter shares.
+fn grpc<B: WithExportConfig + WithTonicConfig>(b: B, t: &SignalTarget, signal: &'static str) -> Result<B, InitError> {
+    let mut b = b
+        .with_endpoint(&t.endpoint)
+        .with_timeout(t.timeout)
+        .with_metadata(metadata(t, signal)?)
+        .with_compression(Compression::Gzip);
+    if t.endpoint.starts_with("https://") {
+        let mut tls = ClientTlsConfig::new();
+        tls = match &t.tls.certificate {
+            Some(file) => tls.ca_certificate(Certificate::from_pem(read(file, signal)?)),
+            None => tls.with_webpki_roots(),
+        };
+        if let (Some(cert), Some(key)) = (&t.tls.client_certificate, &t.tls.client_key) {
+            tls = tls.identity(Identity::from_pem(read(cert, signal)?, read(key, signal)?));
+        }
+        b = b.with_tls_config(tls);
+    }
+    Ok(b)
+}
+
+/// The OTLP/HTTP settings every signal's exporter shares; with TLS files, our own client.
+fn http<B: WithExportConfig + WithHttpConfig>(b: B, t: &SignalTarget, signal: &'static str) -> Result<B, InitError> {
+    let b = b
+        .with_endpoint(&t.endpoint)
         .with_protocol(otlp_protocol(t.protocol))
         .with_timeout(t.timeout)
-        .with_headers(http_headers(t))
+        .with_headers(http_headers(t));
+    if t.tls == TlsFiles::default() {
+        return Ok(b);
+    }
+    let failed = |e: reqwest::Error| InitError::Exporter { signal, reason: format!("TLS files: {e}") };
+    let mut builder = reqwest::blocking::Client::builder().timeout(t.timeout);
+    if let Some(file) = &t.tls.certificate {
+        builder = builder.tls_certs_only(reqwest::Certificate::from_pem_bundle(&read(file, signal)?).map_err(failed)?);
+    }
+    if let (Some(cert), Some(key)) = (&t.tls.client_certificate, &t.tls.client_key) {
+        let mut pem = read(cert, signal)?;
+        pem.extend(read(key, signal)?);
+        builder = builder.identity(reqwest::Identity::from_pem(&pem).map_err(failed)?);
+    }
+    // Built on a thread of its own: a blocking client cannot be built inside a runtime.
+    let client = std::thread::spawn(move || builder.build())
+        .join()
+        .map_err(|_| InitError::Exporter { signal, reason: "building the HTTP client panicked".into() })?
+        .map_err(failed)?;
+    Ok(b.with_http_client(client))
 }
 
 /// Builds the three providers. gRPC exporters must be built inside a Tokio runtime; the caller
@@ -73,7 +111,7 @@ pub(crate) fn tracer_provider(s: &EnvSettings, resource: Resource) -> Result<Sdk
     let (t, builder) = (&s.traces, opentelemetry_otlp::SpanExporter::builder);
     let exporter = match t.protocol {
         Protocol::Grpc => grpc(builder().with_tonic(), t, "traces")?.build(),
-        _ => http(builder().with_http(), t).build(),
+        _ => http(builder().with_http(), t, "traces")?.build(),
     }
     .map_err(build_error("traces"))?;
     let config = BatchConfigBuilder::default().with_max_queue_size(s.span_queue).build();
@@ -89,7 +127,7 @@ pub(crate) fn meter_provider(s: &EnvSettings, resource: Resource) -> Result<SdkM
     let (t, builder) = (&s.metrics, opentelemetry_otlp::MetricExporter::builder);
     let exporter = match t.protocol {
         Protocol::Grpc => grpc(builder().with_tonic(), t, "metrics")?.with_temporality(Temporality::Cumulative).build(),
-        _ => http(builder().with_http(), t).with_temporality(Temporality::Cumulative).build(),
+        _ => http(builder().with_http(), t, "metrics")?.with_temporality(Temporality::Cumulative).build(),
     }
     .map_err(build_error("metrics"))?;
     let reader = PeriodicReader::builder(CountingMetrics(exporter)).with_interval(s.metric_interval).build();
@@ -101,7 +139,7 @@ pub(crate) fn logger_provider(s: &EnvSettings, resource: Resource) -> Result<Sdk
     let (t, builder) = (&s.logs, opentelemetry_otlp::LogExporter::builder);
     let exporter = match t.protocol {
         Protocol::Grpc => grpc(builder().with_tonic(), t, "logs")?.build(),
-        _ => http(builder().with_http(), t).build(),
+        _ => http(builder().with_http(), t, "logs")?.build(),
     }
     .map_err(build_error("logs"))?;
     let config = LogBatchConfig::default().with_max_queue_size(s.log_queue).build();

@@ -79,6 +79,20 @@ pub struct SignalTarget {
     pub headers: Vec<(String, String)>,
     /// Time limit of one export.
     pub timeout: Duration,
+    /// TLS files for an `https://` endpoint.
+    pub tls: TlsFiles,
+}
+
+/// `OTEL_EXPORTER_OTLP_CERTIFICATE`, `_CLIENT_KEY` and `_CLIENT_CERTIFICATE` (or the
+/// per-signal variants): PEM files.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TlsFiles {
+    /// CA certificates to trust instead of the public roots.
+    pub certificate: Option<String>,
+    /// Our private key, for a server that asks for a client certificate.
+    pub client_key: Option<String>,
+    /// Our certificate chain.
+    pub client_certificate: Option<String>,
 }
 
 /// Everything the environment says about exporting.
@@ -171,7 +185,20 @@ impl EnvSettings {
                 None => timeout,
                 Some(v) => Duration::from_millis(parse_number(&var("TIMEOUT"), &v)?),
             };
-            Ok(SignalTarget { endpoint, protocol, headers: all_headers, timeout })
+            let file = |suffix: &str| get(&var(suffix)).or_else(|| get(&format!("OTEL_EXPORTER_OTLP_{suffix}")));
+            let tls = TlsFiles {
+                certificate: file("CERTIFICATE"),
+                client_key: file("CLIENT_KEY"),
+                client_certificate: file("CLIENT_CERTIFICATE"),
+            };
+            if tls.client_key.is_some() != tls.client_certificate.is_some() {
+                return Err(InitError::Invalid {
+                    variable: var("CLIENT_CERTIFICATE"),
+                    value: tls.client_certificate.clone().unwrap_or_default(),
+                    expected: "set together with OTEL_EXPORTER_OTLP_CLIENT_KEY (or neither)",
+                });
+            }
+            Ok(SignalTarget { endpoint, protocol, headers: all_headers, timeout, tls })
         };
         let metric_interval = match get("OTEL_METRIC_EXPORT_INTERVAL") {
             None => Duration::from_secs(60),

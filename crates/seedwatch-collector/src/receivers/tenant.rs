@@ -53,10 +53,19 @@ mod tests {
         stamp_tenant(&mut payload, "acme");
         let Payload::Traces(data) = &mut payload else { unreachable!() };
         for rs in &data.request_mut().resource_spans {
-            let tenants: Vec<_> =
-                rs.resource.as_ref().unwrap().attributes.iter().filter(|kv| kv.key == TENANT_ATTRIBUTE).collect();
+            let tenants: Vec<_> = rs
+                .resource
+                .as_ref()
+                .expect("valid test input")
+                .attributes
+                .iter()
+                .filter(|kv| kv.key == TENANT_ATTRIBUTE)
+                .collect();
             assert_eq!(tenants.len(), 1);
-            assert_eq!(tenants[0].value.as_ref().unwrap().value, Some(any_value::Value::StringValue("acme".into())));
+            assert_eq!(
+                tenants[0].value.as_ref().expect("valid test input").value,
+                Some(any_value::Value::StringValue("acme".into()))
+            );
         }
     }
 }

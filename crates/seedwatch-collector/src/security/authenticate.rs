@@ -164,30 +164,30 @@ mod tests {
     use crate::security::credentials::Role;
 
     fn auth() -> Authenticator {
-        let hash = bcrypt::hash("opensesame", 4).unwrap();
+        let hash = bcrypt::hash("opensesame", 4).expect("valid test input");
         let spec = CredentialsSpec::parse(&format!(
             "tokens:\n  - {{name: agent-a, token: token-for-agent-a-123, tenant: acme, roles: [write]}}\n\
              basic:\n  - {{name: grafana, username: grafana, password_hash: '{hash}', roles: [read]}}\n"
         ))
-        .unwrap();
+        .expect("valid test input");
         Authenticator::new([&spec])
     }
 
     fn headers(value: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(http::header::AUTHORIZATION, value.parse().unwrap());
+        h.insert(http::header::AUTHORIZATION, value.parse().expect("valid test input"));
         h
     }
 
     #[tokio::test]
     async fn bearer_and_basic_credentials_authenticate_with_their_roles_and_tenant() {
         let auth = auth();
-        let p = auth.authenticate(&headers("Bearer token-for-agent-a-123"), None).await.unwrap();
+        let p = auth.authenticate(&headers("Bearer token-for-agent-a-123"), None).await.expect("valid test input");
         assert_eq!((&*p.name, p.tenant.as_deref()), ("agent-a", Some("acme")));
         assert!(p.may(Role::Write) && !p.may(Role::Read));
         let basic = base64::engine::general_purpose::STANDARD.encode("grafana:opensesame");
         for _ in 0..2 {
-            let p = auth.authenticate(&headers(&format!("Basic {basic}")), None).await.unwrap();
+            let p = auth.authenticate(&headers(&format!("Basic {basic}")), None).await.expect("valid test input");
             assert!(p.may(Role::Read));
         }
     }
@@ -203,8 +203,8 @@ mod tests {
             ("Basic !!!", AuthFailure::Invalid),
             ("Digest x", AuthFailure::Invalid),
         ] {
-            assert_eq!(auth.authenticate(&headers(value), None).await.unwrap_err(), why, "{value}");
+            assert_eq!(auth.authenticate(&headers(value), None).await.expect_err("should fail"), why, "{value}");
         }
-        assert_eq!(auth.authenticate(&HeaderMap::new(), None).await.unwrap_err(), AuthFailure::Missing);
+        assert_eq!(auth.authenticate(&HeaderMap::new(), None).await.expect_err("should fail"), AuthFailure::Missing);
     }
 }

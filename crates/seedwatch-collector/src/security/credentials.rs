@@ -257,10 +257,10 @@ mod tests {
 
     #[test]
     fn tokens_parse_plain_or_as_digest() {
-        let plain = TokenDigest::parse("s3cr3t-token-0123456789").unwrap();
+        let plain = TokenDigest::parse("s3cr3t-token-0123456789").expect("valid test input");
         assert_eq!(plain, TokenDigest::of(b"s3cr3t-token-0123456789"));
         let hex = hex::encode(plain.0);
-        assert_eq!(TokenDigest::parse(&format!("sha256:{hex}")).unwrap(), plain);
+        assert_eq!(TokenDigest::parse(&format!("sha256:{hex}")).expect("valid test input"), plain);
         assert!(TokenDigest::parse("sha256:abc").is_err());
         assert!(TokenDigest::parse("short").is_err());
         assert!(TokenDigest::parse("has a space in it ....").is_err());
@@ -273,7 +273,7 @@ mod tests {
              basic:\n  - {name: b, username: u, password_hash: hunter2, roles: [read]}\n\
              clients:\n  - {name: c, subject_alt_name: 'not a name!', roles: [write]}\n",
         )
-        .unwrap();
+        .expect("valid test input");
         let mut problems = Vec::new();
         spec.validate("auth", &mut problems);
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
@@ -287,13 +287,17 @@ mod tests {
                 "auth.clients[0].subject_alt_name"
             ]
         );
-        assert!(CredentialsSpec::parse("tokens: [{name: a, tokn: x, roles: [write]}]").unwrap_err().contains("tokn"));
+        assert!(
+            CredentialsSpec::parse("tokens: [{name: a, tokn: x, roles: [write]}]")
+                .expect_err("should fail")
+                .contains("tokn")
+        );
         assert!(CredentialsSpec::parse("tokens: [{name: a, token: 0123456789abcdef0, roles: [admin]}]").is_err());
     }
 
     #[test]
     fn bcrypt_hashes_are_recognised() {
-        let hash = bcrypt::hash("pw", 4).unwrap();
+        let hash = bcrypt::hash("pw", 4).expect("valid test input");
         assert!(is_bcrypt_hash(&hash), "{hash}");
         assert!(is_bcrypt_hash(&hash.replacen("$2b$", "$2y$", 1)));
         assert!(!is_bcrypt_hash("pw"));

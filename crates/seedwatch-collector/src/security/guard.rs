@@ -321,7 +321,13 @@ mod tests {
     use super::*;
 
     fn request(host: &str) -> http::request::Parts {
-        http::Request::builder().uri("/api/v1/agents").header(header::HOST, host).body(()).unwrap().into_parts().0
+        http::Request::builder()
+            .uri("/api/v1/agents")
+            .header(header::HOST, host)
+            .body(())
+            .expect("valid test input")
+            .into_parts()
+            .0
     }
 
     #[test]

@@ -135,24 +135,24 @@ mod tests {
     #[test]
     fn requests_beyond_the_burst_are_refused_until_the_bucket_refills() {
         let limit = RateLimit { requests_per_second: 10.0, burst: Duration::from_secs(1), ..RateLimit::default() };
-        let limit = KeyedLimit::new(&limit).unwrap();
+        let limit = KeyedLimit::new(&limit).expect("valid test input");
         for _ in 0..10 {
-            limit.admit(&"a").unwrap();
+            limit.admit(&"a").expect("valid test input");
         }
-        let (which, wait) = limit.admit(&"a").unwrap_err();
+        let (which, wait) = limit.admit(&"a").expect_err("should fail");
         assert_eq!(which, Exceeded::Requests);
         assert!(wait <= Duration::from_millis(100), "{wait:?}");
-        limit.admit(&"b").unwrap();
+        limit.admit(&"b").expect("valid test input");
     }
 
     #[test]
     fn bytes_are_charged_after_the_fact_and_debt_refuses_the_next_request() {
         let limit =
             RateLimit { bytes_per_second: ByteSize::kib(1), burst: Duration::from_secs(1), ..RateLimit::default() };
-        let limit = KeyedLimit::new(&limit).unwrap();
-        limit.admit(&1).unwrap();
+        let limit = KeyedLimit::new(&limit).expect("valid test input");
+        limit.admit(&1).expect("valid test input");
         limit.charge_bytes(&1, 4096);
-        let (which, wait) = limit.admit(&1).unwrap_err();
+        let (which, wait) = limit.admit(&1).expect_err("should fail");
         assert_eq!(which, Exceeded::Bytes);
         assert!(wait >= Duration::from_secs(2), "{wait:?}");
         assert!(KeyedLimit::<u8>::new(&RateLimit::default()).is_none());

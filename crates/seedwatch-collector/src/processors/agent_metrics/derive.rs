@@ -88,7 +88,8 @@ impl Processor for AgentMetrics {
             }
             Payload::Metrics(req) => self.families.resource_metrics(req, now, &self.agents),
             Payload::Logs(req) => {
-                req.resource_logs.iter().for_each(|rl| self.families.seen(rl.resource.as_ref(), now, &self.agents))
+                req.resource_logs.iter().for_each(|rl| self.families.seen(rl.resource.as_ref(), now, &self.agents));
+                super::security_events::count(&self.families.security_events, req);
             }
         }
     }

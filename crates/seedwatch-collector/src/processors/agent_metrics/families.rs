@@ -31,6 +31,7 @@ pub(super) struct Families {
     pub memory_usage: Arc<GaugeFamily>,
     pub cpu_usage: Arc<GaugeFamily>,
     pub active_analyses: Arc<GaugeFamily>,
+    pub security_events: Arc<CounterFamily>,
 }
 
 impl Families {
@@ -97,6 +98,11 @@ impl Families {
                 "active_analyses",
                 "Analyses (workflows) running in each agent",
                 &["service", "instance"],
+            ),
+            security_events: r.counter(
+                "security_events",
+                "Agents' audit and security events (access attempts, API key use, sensitive operations, authentication failures, rate limits, tool executions) by outcome",
+                &["service", "event", "outcome"],
             ),
         }
     }

@@ -14,6 +14,7 @@ mod families;
 mod pricing;
 pub(super) mod resources;
 mod rollup;
+mod security_events;
 
 use std::sync::Arc;
 
