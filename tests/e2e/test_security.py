@@ -348,3 +348,31 @@ def session_plain() -> requests.Session:
     s = requests.Session()
     s.headers["authorization"] = f"Bearer {TOKEN_OPS}"
     return s
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_the_agent_crate_exports_over_tls_with_a_token_or_a_client_certificate(collector, tmp_path, protocol):
+    from test_demo_agent import run_agent
+
+    ca = Authority(tmp_path / "pki")
+    agent, ops = ca.client("agent-c", "agent-c.acme.internal"), ca.client("ops", "ops.internal")
+    clients = "clients:\n  - {name: agent-c, subject_alt_name: agent-c.acme.internal, tenant: acme, roles: [write]}\n"
+    env = secured_env(tmp_path, ca, client_ca=True, clients=clients)
+    env["SEEDWATCH_TLS_CLIENT_AUTH"] = "optional"
+    c = collector(env=env, embedded=True, session=session(ca, client=ops))
+    endpoint = c.grpc if protocol == "grpc" else c.http
+    label = TRANSPORT_LABEL[protocol]
+    tls = {"OTEL_EXPORTER_OTLP_PROTOCOL": protocol, "OTEL_EXPORTER_OTLP_CERTIFICATE": str(ca.cert)}
+    with_token = {**tls, "OTEL_EXPORTER_OTLP_HEADERS": f"authorization=Bearer%20{TOKEN_A}"}
+    with_cert = {**tls, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE": str(agent.cert), "OTEL_EXPORTER_OTLP_CLIENT_KEY": str(agent.key)}
+    exported = 0
+    for extra in (with_token, with_cert):
+        (tmp_path / "run").mkdir(exist_ok=True)
+        run = run_agent(tmp_path / "run", endpoint, workflows=3, extra_env=extra)
+        assert run.returncode == 0, run.stderr
+        assert run.spans_exported > 0 and (run.spans_dropped, run.logs_dropped, run.metric_exports_failed) == (0, 0, 0), run.stderr
+        exported += run.spans_exported
+        assert c.wait_for(f'seedwatch_receiver_accepted_spans_total{{transport="{label}"}}', exported) == exported
+    # Without a credential the agent's exports are refused and counted as dropped, not lost silently.
+    run = run_agent(tmp_path / "run", endpoint, workflows=1, extra_env=tls)
+    assert run.returncode == 0 and run.spans_dropped > 0 and run.spans_exported == 0, run.stderr
