@@ -4,7 +4,11 @@
 # For each receiver and protocol it reports accepted spans/s, spans per CPU-second of the
 # receiver process, and the receiver's peak RSS, then the seedwatch/Rotel ratios.
 #
-# A third row per protocol, `seedwatch+es`, adds the elasticsearch exporter with its durable
+# A `seedwatch+tls` row per protocol serves the same config behind TLS (an ECDSA P-256
+# certificate made here with openssl) and a bearer token on every request; the summary gives
+# its spans per CPU-second against the plaintext seedwatch row of the same run.
+#
+# A further row per protocol, `seedwatch+es`, adds the elasticsearch exporter with its durable
 # queue, as shipped (gzip on), writing to a local Elasticsearch-compatible server (noida-db, on
 # CPU 1 with the load generator); a fourth, `seedwatch+es-plain`, the same with `gzip: false`,
 # which is what a cluster on the same host or network wants. Its CPU is counted until every accepted span is in Elasticsearch, so the whole
@@ -49,6 +53,22 @@ processors:
       limits: {global-daily: {limit_usd: 100}}
 service: {log: {level: warn}}
 YAML
+# TLS and a bearer token for the seedwatch+tls row.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/ca.key" -out "$WORK/ca.pem" \
+  -days 1 -subj /CN=bench-ca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/server.key" -out "$WORK/server.csr" \
+  -subj /CN=127.0.0.1 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$WORK/server.ext"
+openssl x509 -req -in "$WORK/server.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" -set_serial 2 -days 1 \
+  -out "$WORK/server.pem" -extfile "$WORK/server.ext" 2>/dev/null
+TOKEN=bench-token-0123456789abcdef
+cp "$WORK/seedwatch.yaml" "$WORK/seedwatch-tls.yaml"
+cat >> "$WORK/seedwatch-tls.yaml" <<YAML
+security:
+  tls: {cert_file: "$WORK/server.pem", key_file: "$WORK/server.key"}
+  auth: {credentials: {tokens: [{name: bench, token: "$TOKEN", roles: [write, read]}]}}
+YAML
+
 cp "$WORK/seedwatch.yaml" "$WORK/seedwatch-es.yaml"
 cat >> "$WORK/seedwatch-es.yaml" <<YAML
 exporters:
@@ -78,11 +98,15 @@ run() {
   wait_port "$port"
   sleep 1
   local before; before=$(cpu_ticks "$pid")
-  local endpoint="http://127.0.0.1:$port"
+  local endpoint="http://127.0.0.1:$port" secure=()
   local out amount=(--duration "$DURATION")
   case $name in seedwatch+es*) amount=(--requests "${ES_REQUESTS:-300}") ;; esac
+  if [ "$name" = seedwatch+tls ]; then
+    endpoint="https://127.0.0.1:$port"
+    secure=(--ca-file "$WORK/ca.pem" --header "authorization=Bearer $TOKEN")
+  fi
   out=$(taskset -c 1 "$LOADGEN" --protocol "$protocol" --endpoint "$endpoint" "${amount[@]}" \
-        --concurrency "$CONCURRENCY" --batch-size "$BATCH" --json)
+        --concurrency "$CONCURRENCY" --batch-size "$BATCH" "${secure[@]}" --json)
   if [[ $name == seedwatch+es* ]]; then
     # Count the CPU until the exporter has delivered every accepted span.
     local accepted; accepted=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["spans_accepted"])' "$out")
@@ -118,6 +142,7 @@ for protocol in grpc http; do
   run rotel "$protocol" "$port" -- "$ROTEL" start --otlp-grpc-endpoint 127.0.0.1:24317 \
       --otlp-http-endpoint 127.0.0.1:24318 --exporter blackhole --pid-file "$WORK/rotel.pid"
   run seedwatch "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch.yaml"
+  run seedwatch+tls "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch-tls.yaml"
   if [ -z "${NO_ES:-}" ]; then
     run seedwatch+es "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch-es.yaml"
     run seedwatch+es-plain "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch-es-plain.yaml"
@@ -144,4 +169,11 @@ for proto in ("grpc", "http"):
             label = {"seedwatch": proto, "seedwatch+es": f"{proto}, with Elasticsearch export",
                      "seedwatch+es-plain": f"{proto}, with Elasticsearch export, gzip off"}[name]
             print(f"| {label} | {s[0]/r[0]:.2f} | {s[1]/r[1]:.2f} | {s[2]/r[2]:.2f} |")
+print()
+print("| protocol | TLS + bearer token / plaintext spans/s | TLS + bearer token / plaintext spans per CPU-second |")
+print("|---|---|---|")
+for proto in ("grpc", "http"):
+    if ("seedwatch", proto) in by and ("seedwatch+tls", proto) in by:
+        p, t = by[("seedwatch", proto)], by[("seedwatch+tls", proto)]
+        print(f"| {proto} | {t[0]/p[0]:.2f} | {t[1]/p[1]:.2f} |")
 PY

@@ -62,6 +62,20 @@ struct Args {
     /// Print the report as one JSON object.
     #[arg(long)]
     json: bool,
+    /// PEM CA certificates to trust for an `https://` endpoint (default: the public roots).
+    #[arg(long)]
+    ca_file: Option<std::path::PathBuf>,
+    /// A header (gRPC metadata) sent with every request, `name=value`, e.g.
+    /// `authorization=Bearer TOKEN`; repeatable.
+    #[arg(long = "header", value_parser = parse_header)]
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+}
+
+fn parse_header(text: &str) -> Result<(http::HeaderName, http::HeaderValue), String> {
+    let (name, value) = text.split_once('=').ok_or("expected name=value")?;
+    let name = http::HeaderName::try_from(name.trim()).map_err(|e| format!("header name: {e}"))?;
+    let value = http::HeaderValue::try_from(value.trim()).map_err(|e| format!("header value: {e}"))?;
+    Ok((name, value))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -234,7 +248,7 @@ impl Requests {
 /// One sender's connection (gRPC: an HTTP/2 channel; HTTP: a keep-alive client).
 #[derive(Clone)]
 enum Client {
-    Grpc(tonic::client::Grpc<tonic::transport::Channel>),
+    Grpc(tonic::client::Grpc<tonic::transport::Channel>, Arc<tonic::metadata::MetadataMap>),
     Http(reqwest::Client, String),
 }
 
@@ -244,18 +258,34 @@ impl Client {
     async fn connect(args: &Args) -> anyhow::Result<Client> {
         Ok(match args.protocol {
             Protocol::Grpc => {
-                let channel = tonic::transport::Endpoint::from_shared(args.endpoint.clone())
-                    .context("--endpoint")?
-                    .connect()
-                    .await
-                    .with_context(|| format!("connecting to {}", args.endpoint))?;
-                Client::Grpc(tonic::client::Grpc::new(channel))
+                let mut endpoint =
+                    tonic::transport::Endpoint::from_shared(args.endpoint.clone()).context("--endpoint")?;
+                if args.endpoint.starts_with("https://") {
+                    let mut tls = tonic::transport::ClientTlsConfig::new();
+                    tls = match &args.ca_file {
+                        Some(file) => tls.ca_certificate(tonic::transport::Certificate::from_pem(
+                            std::fs::read(file).with_context(|| format!("--ca-file {}", file.display()))?,
+                        )),
+                        None => tls.with_webpki_roots(),
+                    };
+                    endpoint = endpoint.tls_config(tls).context("TLS")?;
+                }
+                let channel = endpoint.connect().await.with_context(|| format!("connecting to {}", args.endpoint))?;
+                let headers: http::HeaderMap = args.headers.iter().cloned().collect();
+                Client::Grpc(
+                    tonic::client::Grpc::new(channel),
+                    Arc::new(tonic::metadata::MetadataMap::from_headers(headers)),
+                )
             }
             Protocol::Http => {
-                let client = reqwest::Client::builder()
+                let mut builder = reqwest::Client::builder()
                     .pool_max_idle_per_host(args.concurrency)
-                    .build()
-                    .context("HTTP client")?;
+                    .default_headers(args.headers.iter().cloned().collect());
+                if let Some(file) = &args.ca_file {
+                    let pem = std::fs::read(file).with_context(|| format!("--ca-file {}", file.display()))?;
+                    builder = builder.tls_certs_only(reqwest::Certificate::from_pem_bundle(&pem).context("--ca-file")?);
+                }
+                let client = builder.build().context("HTTP client")?;
                 Client::Http(client, format!("{}/v1/traces", args.endpoint.trim_end_matches('/')))
             }
         })
@@ -263,13 +293,17 @@ impl Client {
 
     async fn send(&self, body: Bytes) -> Outcome {
         match self {
-            Client::Grpc(grpc) => {
+            Client::Grpc(grpc, metadata) => {
                 let mut grpc = grpc.clone();
                 if let Err(e) = grpc.ready().await {
                     return Outcome::Failed(e.to_string());
                 }
                 let path = http::uri::PathAndQuery::from_static(TRACE_EXPORT);
-                match grpc.unary(tonic::Request::new(body), path, RawCodec).await {
+                let mut request = tonic::Request::new(body);
+                if !metadata.is_empty() {
+                    *request.metadata_mut() = (**metadata).clone();
+                }
+                match grpc.unary(request, path, RawCodec).await {
                     Ok(resp) => Outcome::Accepted { rejected: rejected(resp.into_inner()) },
                     Err(s) if matches!(s.code(), tonic::Code::Unavailable | tonic::Code::ResourceExhausted) => {
                         Outcome::Refused
