@@ -215,3 +215,15 @@ pub fn config() -> Vec<Vec<u8>> {
 pub fn pricing() -> Vec<Vec<u8>> {
     vec![seedwatch_semconv::pricing::EMBEDDED_PRICING.as_bytes().to_vec()]
 }
+
+/// An `Authorization` header line, then a credentials file.
+pub fn credentials() -> Vec<Vec<u8>> {
+    let file = "tokens:\n  - {name: a, token: 'sha256:0000000000000000000000000000000000000000000000000000000000000000', tenant: acme, roles: [write]}\n\
+                basic:\n  - {name: g, username: g, password_hash: '$2y$04$abcdefghijklmnopqrstuu5Ww1Zj8yBgJ1nQ2dY3cC1wQeYpZpYyW', roles: [read]}\n\
+                clients:\n  - {name: c, subject_alt_name: agent.example, roles: [write]}\n";
+    vec![
+        format!("Bearer token-for-fuzzing-0001\n{file}").into_bytes(),
+        format!("Basic dTpw\n{file}").into_bytes(),
+        b"bearer  x\ntokens: []\n".to_vec(),
+    ]
+}

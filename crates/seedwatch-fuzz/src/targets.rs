@@ -21,6 +21,7 @@ use seedwatch_collector::pipeline::{
 use seedwatch_collector::processors::{BuildContext, BuiltProcessor, build_all};
 use seedwatch_collector::receivers::Ingest;
 use seedwatch_collector::receivers::otlp::{HttpConfig, http_router};
+use seedwatch_collector::security::{Authenticator, CredentialsSpec};
 use seedwatch_collector::telemetry::SelfMetrics;
 use tower::ServiceExt;
 
@@ -79,6 +80,12 @@ pub const TARGETS: &[Target] = &[
     },
     Target { name: "config_yaml", about: "the collector's config file", run: config_yaml, seeds: seeds::config },
     Target { name: "pricing_yaml", about: "a pricing file", run: pricing_yaml, seeds: seeds::pricing },
+    Target {
+        name: "credentials",
+        about: "an Authorization header (first line) against configured credentials; the rest as a credentials file",
+        run: credentials,
+        seeds: seeds::credentials,
+    },
 ];
 
 /// The target called `name`.
@@ -239,5 +246,40 @@ fn config_yaml(data: &[u8]) {
 fn pricing_yaml(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = seedwatch_semconv::pricing::PricingFile::parse(text);
+    }
+}
+
+/// Credentials the `credentials` target checks headers against: a token, and a basic-auth
+/// user whose bcrypt hash (cost 4, the cheapest) is made once.
+const FUZZ_CREDENTIALS: &str = "tokens: [{name: t, token: token-for-fuzzing-0001, tenant: acme, roles: [write]}]\n";
+
+thread_local! {
+    static AUTH: (tokio::runtime::Runtime, Authenticator) = {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let hash = bcrypt::hash("p", 4).expect("bcrypt");
+        let yaml = format!("{FUZZ_CREDENTIALS}basic: [{{name: b, username: u, password_hash: '{hash}', roles: [read]}}]\n");
+        let spec = CredentialsSpec::parse(&yaml).expect("fuzz credentials");
+        (runtime, Authenticator::new([&spec]))
+    };
+}
+
+fn credentials(data: &[u8]) {
+    let (header, file) = match data.iter().position(|b| *b == b'\n') {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &[][..]),
+    };
+    if let Ok(text) = std::str::from_utf8(file)
+        && let Ok(spec) = CredentialsSpec::parse(text)
+    {
+        let mut problems = Vec::new();
+        spec.validate("fuzz", &mut problems);
+        let _ = Authenticator::new([&spec]);
+    }
+    if let Ok(value) = header::HeaderValue::from_bytes(header) {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, value);
+        AUTH.with(|(runtime, auth)| {
+            let _ = runtime.block_on(auth.authenticate(&headers, None));
+        });
     }
 }
