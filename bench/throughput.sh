@@ -49,7 +49,7 @@ processors:
   agent_metrics:
     # As shipped: per-agent health and the guide's global budget (charged per LLM call).
     budgets:
-      store: {path: "$WORK/budgets.redb"}
+      store: {path: "$WORK/budgets/store.redb"}
       limits: {global-daily: {limit_usd: 100}}
 service: {log: {level: warn}}
 YAML
@@ -93,6 +93,9 @@ wait_port() {
 # run NAME PROTOCOL PORT -- receiver command...
 run() {
   local name=$1 protocol=$2 port=$3; shift 4
+  # Every run starts with no budget spend and no replay marks: a store left by the previous
+  # run would make this one check its spans against marks that one wrote.
+  rm -rf "$WORK/budgets"; mkdir -p "$WORK/budgets"
   taskset -c 0 "$@" >"$WORK/$name.log" 2>&1 &
   local pid=$!
   wait_port "$port"

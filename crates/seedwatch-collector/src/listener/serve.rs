@@ -12,6 +12,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use rustls::pki_types::CertificateDer;
 use std::net::SocketAddr;
+use tokio::io::BufReader;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -29,6 +30,11 @@ use crate::security::ServerTls;
 const SWEEP_EVERY: Duration = Duration::from_millis(200);
 /// After an accept error (out of file descriptors, say), wait this long before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// The read buffer under each TLS connection. rustls asks the socket for about 4 KiB at a time
+/// (six reads for a 20 KiB request); reading 16 KiB at once made OTLP/HTTP over TLS ~4% cheaper
+/// per span (bench/throughput.sh style runs, 4 rounds each: 0.835 → 0.873 of plaintext).
+/// It costs 16 KiB per open TLS connection, which the memory limiter sees in resident memory.
+const TLS_READ_BUFFER: usize = 16 << 10;
 /// How long a connection closed for being idle or to make room may take to say goodbye.
 const QUICK_GRACE: Duration = Duration::from_secs(1);
 
@@ -171,7 +177,7 @@ impl Connection {
         // timeout closes a client that stalls in it.
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config(http2_only));
         let handshake = tokio::select! {
-            handshake = acceptor.accept(stream) => handshake,
+            handshake = acceptor.accept(BufReader::with_capacity(TLS_READ_BUFFER, stream)) => handshake,
             reason = conn.closed() => {
                 self.stats.closed(reason);
                 return;
