@@ -249,12 +249,26 @@ def test_spend_lands_in_the_tenant_of_the_credential_whatever_the_client_claims(
     post(TOKEN_A, 1, 1.25)
     post(TOKEN_B, 2, 2.5)
     post(TOKEN_B, 3, 4.0, claimed={"seedwatch.tenant": "acme"})  # B claims to be acme
+    # The same over gRPC: the tenant comes from the credential there too.
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+    channel = grpc.secure_channel(
+        f"127.0.0.1:{c.grpc_port}", grpc.ssl_channel_credentials(root_certificates=ca.cert.read_bytes())
+    )
+    request = trace_service_pb2.ExportTraceServiceRequest.FromString(
+        llm_call_request(4, 8.0, instance="tenant-4", resource_attributes={"seedwatch.tenant": "acme"})
+    )
+    trace_service_pb2_grpc.TraceServiceStub(channel).Export(
+        request, metadata=[("authorization", f"Bearer {TOKEN_B}")], timeout=10
+    )
+    channel.close()
 
     def spent():
         body = c.session.get(f"{c.admin}/api/v1/budgets", timeout=5).json()
         return {b["name"]: b["spent_usd"] for b in body["budgets"]}
 
-    assert wait_until(lambda: spent() == {"acme": 1.25, "beta": 6.5}, timeout=15), spent()
+    assert wait_until(lambda: spent() == {"acme": 1.25, "beta": 14.5}, timeout=15), spent()
 
 
 def test_the_admin_api_needs_a_read_credential_and_a_known_host_but_probes_stay_open(collector, tmp_path):
