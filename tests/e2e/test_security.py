@@ -390,3 +390,43 @@ def test_the_agent_crate_exports_over_tls_with_a_token_or_a_client_certificate(c
     # Without a credential the agent's exports are refused and counted as dropped, not lost silently.
     run = run_agent(tmp_path / "run", endpoint, workflows=1, extra_env=tls)
     assert run.returncode == 0 and run.spans_dropped > 0 and run.spans_exported == 0, run.stderr
+
+
+def test_cors_is_off_by_default_and_on_for_configured_origins_only(collector, tmp_path):
+    ca = Authority(tmp_path / "pki")
+    env = secured_env(tmp_path, ca)
+    c = collector(
+        "security: {tls: {cert_file: '%s', key_file: '%s'}, auth: {credentials_file: '%s'}}\n"
+        % (env["SEEDWATCH_TLS_CERT_FILE"], env["SEEDWATCH_TLS_KEY_FILE"], env["SEEDWATCH_AUTH_FILE"]),
+        admin_extra="cors_allowed_origins: ['https://grafana.example.com']",
+        session=session(ca),
+    )
+    allowed = c.session.get(f"{c.admin}/health/detailed", headers={"origin": "https://grafana.example.com"}, timeout=5)
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://grafana.example.com"
+    other = c.session.get(f"{c.admin}/health/detailed", headers={"origin": "https://attacker.example"}, timeout=5)
+    assert "access-control-allow-origin" not in other.headers
+    # A browser's preflight is answered without a credential, and only for the allowed origin.
+    preflight = session(ca, token=None).options(
+        f"{c.admin}/health/detailed",
+        headers={"origin": "https://grafana.example.com", "access-control-request-method": "GET",
+                 "access-control-request-headers": "authorization"},
+        timeout=5,
+    )
+    assert preflight.headers.get("access-control-allow-origin") == "https://grafana.example.com", preflight.headers
+
+
+def test_validate_names_a_bad_tls_file_of_the_otlp_exporter(tmp_path):
+    from conftest import BIN
+
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate")
+    config = tmp_path / "forward.yaml"
+    config.write_text(
+        f"exporters:\n  otlp/forward: {{endpoint: 'https://jaeger:4317', tls: {{ca_file: '{not_pem}'}}}}\n"
+        "  otlp/plain: {endpoint: 'http://jaeger:4317', tls: {ca_file: '%s'}}\n" % not_pem
+    )
+    out = subprocess.run([str(BIN), "validate", "-c", str(config)], capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "exporters.otlp/forward.tls.ca_file" in out.stderr and "no `CERTIFICATE` PEM block" in out.stderr, out.stderr
+    assert "exporters.otlp/plain.endpoint" in out.stderr and "https://" in out.stderr, out.stderr

@@ -103,3 +103,29 @@ async fn a_replaced_credentials_file_is_in_force_without_a_restart_and_a_broken_
     assert_eq!(post(&c, Some("Bearer second-token-0123456789")).await.status(), 200);
     c.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_body_counted_by_the_byte_limit_still_gets_the_slow_body_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The byte limit wraps the request body once more; a body cut for being slow must still be
+    // answered 408, not taken for a malformed request.
+    let c = start_with(
+        "receivers:\n  otlp:\n    grpc: {endpoint: '127.0.0.1:0'}\n    \
+         http: {endpoint: '127.0.0.1:0', connections: {body_read_timeout: 2s, min_body_rate: 1MiB}}\n\
+         admin: {endpoint: '127.0.0.1:0'}\nsecurity: {rate_limits: {per_address: {bytes_per_second: 100MiB}}}\n",
+    )
+    .await;
+    let body = traces(3, 1).encode_to_vec();
+    let mut slow = tokio::net::TcpStream::connect(c.http_addr.unwrap()).await.unwrap();
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nHost: seedwatch\r\nContent-Type: application/x-protobuf\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&body[..body.len() / 2]).await.unwrap();
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut response)).await;
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    c.shutdown().await;
+}

@@ -238,9 +238,22 @@ async fn discard_body(mut body: Body, max: usize, in_flight: &Reservation) {
 async fn read_body(mut body: Body, max: usize, declared: Option<usize>) -> Result<Bytes, ReadError> {
     let mut out = Vec::with_capacity(declared.unwrap_or(0).min(max));
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| match e.into_inner().downcast::<BodyError>() {
-            Ok(body_error) => ReadError::Body(*body_error),
-            Err(other) => ReadError::Other(axum::Error::new(other)),
+        let frame = frame.map_err(|e| {
+            // A body wrapped again (the rate limiter counts its bytes) nests axum errors.
+            let mut error = e.into_inner();
+            loop {
+                match error.downcast::<axum::Error>() {
+                    Ok(nested) => error = nested.into_inner(),
+                    Err(other) => {
+                        error = other;
+                        break;
+                    }
+                }
+            }
+            match error.downcast::<BodyError>() {
+                Ok(body_error) => ReadError::Body(*body_error),
+                Err(other) => ReadError::Other(axum::Error::new(other)),
+            }
         })?;
         if let Ok(data) = frame.into_data() {
             if out.len() + data.len() > max {
