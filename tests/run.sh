@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need (Debian packages
-# for the real Prometheus and Alertmanager, a Python venv with the OpenTelemetry SDK, Rotel and
-# kubernetes-validate), then runs format and lint checks, the Rust unit and integration
-# tests, and the end-to-end tests against real peers on loopback ports.
+# for the real Prometheus and Alertmanager and openssl for test certificates, a Python venv
+# with the OpenTelemetry SDK, Rotel and kubernetes-validate), then runs format and lint
+# checks, the Rust unit and integration tests, and the end-to-end tests against real peers
+# on loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,7 @@ missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v mkfifo >/dev/null 2>&1 || missing+=(coreutils)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # test certificates (tests/e2e/certs.py)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
