@@ -114,7 +114,8 @@ impl ListenerGuard {
             || self.limits.per_address.is_some()
     }
 
-    fn log(&self, peer: Option<&Peer>, what: &str) {
+    /// Logs a refusal, at most once per [`LOG_EVERY`]; `what` is only rendered when logged.
+    fn log(&self, peer: Option<&Peer>, what: impl FnOnce() -> String) {
         let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         if logged.0.is_some_and(|at| now.duration_since(at) < LOG_EVERY) {
@@ -124,7 +125,7 @@ impl ListenerGuard {
         let suppressed = std::mem::take(&mut logged.1);
         logged.0 = Some(now);
         tracing::warn!(listener = self.listener, client = ?peer.map(|p| p.addr), suppressed,
-            "request refused: {what} (at most one such line per listener every 10s; all counted in /metrics)");
+            "request refused: {} (at most one such line per listener every 10s; all counted in /metrics)", what());
     }
 }
 
@@ -167,12 +168,11 @@ pub async fn check(State(guard): State<Arc<ListenerGuard>>, request: Request, ne
             next.run(request).await
         }
         Err(denial) => {
-            let what = match &denial {
+            guard.log(peer.as_ref(), || match &denial {
                 Denial::Auth(f) => format!("credential {}", f.as_str()),
                 Denial::Host => "Host not allowed".to_owned(),
                 Denial::Limited { .. } => "rate limited".to_owned(),
-            };
-            guard.log(peer.as_ref(), &what);
+            });
             let json = is_json(&request);
             if guard.protocol != Protocol::Grpc {
                 drain(request.into_body()).await;
