@@ -29,11 +29,11 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 15) -> Non
 
 
 def start_rotel(
-    tmp_path, name: str, protocol: str, forward_to: str, extra: tuple[str, ...] = ()
+    tmp_path, name: str, protocol: str, forward_to: str, extra: tuple[str, ...] = (), env: dict | None = None
 ) -> tuple[subprocess.Popen, int, int]:
     """Rotel receiving OTLP on two free ports and exporting over OTLP `protocol` to `forward_to`
-    (with `extra` arguments); returns it once both ports listen, with the gRPC and HTTP ports.
-    Logs to `{name}.log`."""
+    (with `extra` arguments and `env` variables); returns it once both ports listen, with the
+    gRPC and HTTP ports. Logs to `{name}.log`."""
     rotel_grpc, rotel_http = free_ports(2)
     log = (tmp_path / f"{name}.log").open("w")
     proc = subprocess.Popen(
@@ -47,7 +47,7 @@ def start_rotel(
             "--otlp-exporter-endpoint", forward_to,
             *extra,
         ],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RUST_LOG": "info"},
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RUST_LOG": "info", **(env or {})},
     )
     try:
         wait_for_port(rotel_grpc, proc)

@@ -171,15 +171,23 @@ def test_required_client_certificates_authenticate_and_stamp_their_tenant(collec
 def test_rotel_delivers_every_span_over_tls_with_a_token(collector, tmp_path):
     ca = Authority(tmp_path / "pki")
     c = collector(env=secured_env(tmp_path, ca), embedded=True, session=session(ca))
+    headers = ("--otlp-exporter-custom-headers", f"authorization=Bearer {TOKEN_B}")
     # Rotel 0.0.1a15 (the newest on PyPI) refuses to start with --otlp-exporter-tls-ca-file
     # ("Either both or neither of cert and key must be provided", whatever cert and key flags
-    # are added), so it cannot be told our CA: it speaks TLS without verifying the server here.
+    # are added); it verifies servers against the system's trust store, which SSL_CERT_FILE
+    # points at our CA. Without it, Rotel does not trust the collector and delivers nothing.
+    untrusting, untrusting_grpc, _ = start_rotel(tmp_path, "rotel-untrusting", "grpc", c.grpc, extra=headers)
+    try:
+        span_exp, _, _ = exporters("grpc", f"http://127.0.0.1:{untrusting_grpc}", "", False)
+        assert send_traces(span_exp, spans_per_workflow=5, workflows=2).items == 10
+        handshakes = 'seedwatch_listener_tls_handshake_failures_total{listener="otlp/grpc"}'
+        assert wait_until(lambda: c.metric(handshakes) >= 1, timeout=15)
+        assert c.metric('seedwatch_receiver_accepted_spans_total{transport="grpc"}') == 0
+    finally:
+        untrusting.kill()
+        untrusting.wait(timeout=10)
     proc, rotel_grpc, _ = start_rotel(
-        tmp_path, "rotel", "grpc", c.grpc,
-        extra=(
-            "--otlp-exporter-tls-skip-verify",
-            "--otlp-exporter-custom-headers", f"authorization=Bearer {TOKEN_B}",
-        ),
+        tmp_path, "rotel", "grpc", c.grpc, extra=headers, env={"SSL_CERT_FILE": str(ca.cert)}
     )
     try:
         span_exp, _, _ = exporters("grpc", f"http://127.0.0.1:{rotel_grpc}", "", False)
