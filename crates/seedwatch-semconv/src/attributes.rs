@@ -18,10 +18,25 @@ pub mod gen_ai {
     pub const USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
     /// Input tokens read from the provider's cache (a subset of input tokens).
     pub const USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
-    /// Input tokens written to the provider's cache (a subset of input tokens).
+    /// Input tokens written to the provider's cache (a subset of input tokens); the name since
+    /// August 2026.
+    pub const USAGE_CACHE_WRITE_INPUT_TOKENS: &str = "gen_ai.usage.cache_write.input_tokens";
+    /// The name of [`USAGE_CACHE_WRITE_INPUT_TOKENS`] before August 2026 (OpenLIT, Pydantic AI).
     pub const USAGE_CACHE_CREATION_INPUT_TOKENS: &str = "gen_ai.usage.cache_creation.input_tokens";
     /// Reasoning tokens (a subset of output tokens).
     pub const USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+    /// OpenLLMetry (≥ 0.55) and OpenLIT (Responses API): reasoning tokens.
+    pub const USAGE_REASONING_TOKENS: &str = "gen_ai.usage.reasoning_tokens";
+    /// OpenLLMetry ≤ 0.54: cache reads.
+    pub const USAGE_CACHE_READ_INPUT_TOKENS_LEGACY: &str = "gen_ai.usage.cache_read_input_tokens";
+    /// OpenLLMetry ≤ 0.54: cache writes.
+    pub const USAGE_CACHE_CREATION_INPUT_TOKENS_LEGACY: &str = "gen_ai.usage.cache_creation_input_tokens";
+    /// OpenLLMetry: total tokens (not split; not priceable alone).
+    pub const USAGE_TOTAL_TOKENS: &str = "gen_ai.usage.total_tokens";
+    /// Proposed (not yet standard): the call's cost.
+    pub const USAGE_COST_AMOUNT: &str = "gen_ai.usage.cost.amount";
+    /// Proposed (not yet standard): the currency of [`USAGE_COST_AMOUNT`]; only `USD` is taken.
+    pub const USAGE_COST_CURRENCY: &str = "gen_ai.usage.cost.currency";
     /// Deprecated name of input tokens.
     pub const USAGE_PROMPT_TOKENS: &str = "gen_ai.usage.prompt_tokens";
     /// Deprecated name of output tokens.
@@ -46,6 +61,70 @@ pub mod gen_ai {
 pub mod otel {
     /// The class of error, e.g. `timeout`, `RateLimitError`.
     pub const ERROR_TYPE: &str = "error.type";
+    /// The name of the span event that records an exception.
+    pub const EXCEPTION_EVENT: &str = "exception";
+    /// The exception's type, on an [`EXCEPTION_EVENT`] (e.g. `openai.RateLimitError`).
+    pub const EXCEPTION_TYPE: &str = "exception.type";
+}
+
+/// Pydantic AI / Logfire.
+pub mod pydantic_ai {
+    /// Cache reads (also sent as `gen_ai.usage.cache_read.input_tokens`).
+    pub const USAGE_DETAILS_CACHE_READ_TOKENS: &str = "gen_ai.usage.details.cache_read_tokens";
+    /// Cache writes (also sent as `gen_ai.usage.cache_creation.input_tokens`).
+    pub const USAGE_DETAILS_CACHE_WRITE_TOKENS: &str = "gen_ai.usage.details.cache_write_tokens";
+    /// Anthropic cache writes with a one-hour lifetime (a subset of the cache writes).
+    pub const USAGE_DETAILS_CACHE_WRITE_1H_TOKENS: &str = "gen_ai.usage.details.ephemeral_1h_input_tokens";
+    /// Reasoning tokens.
+    pub const USAGE_DETAILS_REASONING_TOKENS: &str = "gen_ai.usage.details.reasoning_tokens";
+    /// The call's cost in USD (from the `genai-prices` package).
+    pub const OPERATION_COST: &str = "operation.cost";
+}
+
+/// Vercel AI SDK (npm `ai`, versions 4 to 6).
+pub mod vercel_ai {
+    /// `ai.generateText`, `ai.generateText.doGenerate`, `ai.toolCall`, ...
+    pub const OPERATION_ID: &str = "ai.operationId";
+    /// The model asked for.
+    pub const MODEL_ID: &str = "ai.model.id";
+    /// The provider with its API, e.g. `openai.chat`, `anthropic.messages`.
+    pub const MODEL_PROVIDER: &str = "ai.model.provider";
+    /// The model that answered.
+    pub const RESPONSE_MODEL: &str = "ai.response.model";
+    /// v4: input tokens.
+    pub const USAGE_PROMPT_TOKENS: &str = "ai.usage.promptTokens";
+    /// v4: output tokens.
+    pub const USAGE_COMPLETION_TOKENS: &str = "ai.usage.completionTokens";
+    /// v5 and later: input tokens (cached ones included).
+    pub const USAGE_INPUT_TOKENS: &str = "ai.usage.inputTokens";
+    /// v5 and later: output tokens (reasoning included).
+    pub const USAGE_OUTPUT_TOKENS: &str = "ai.usage.outputTokens";
+    /// Embeddings: input tokens.
+    pub const USAGE_TOKENS: &str = "ai.usage.tokens";
+    /// v5: cache reads.
+    pub const USAGE_CACHED_INPUT_TOKENS: &str = "ai.usage.cachedInputTokens";
+    /// v6: cache reads.
+    pub const USAGE_CACHE_READ_TOKENS: &str = "ai.usage.inputTokenDetails.cacheReadTokens";
+    /// v6: cache writes.
+    pub const USAGE_CACHE_WRITE_TOKENS: &str = "ai.usage.inputTokenDetails.cacheWriteTokens";
+    /// v5: reasoning tokens.
+    pub const USAGE_REASONING_TOKENS: &str = "ai.usage.reasoningTokens";
+    /// v6: reasoning tokens.
+    pub const USAGE_OUTPUT_REASONING_TOKENS: &str = "ai.usage.outputTokenDetails.reasoningTokens";
+    /// The tool's name on `ai.toolCall` spans.
+    pub const TOOL_CALL_NAME: &str = "ai.toolCall.name";
+}
+
+/// Langfuse (SDK v3 and later, OpenTelemetry based).
+pub mod langfuse {
+    /// `generation`, `embedding`, `agent`, `tool`, `chain`, `span`, `event`, ...
+    pub const OBSERVATION_TYPE: &str = "langfuse.observation.type";
+    /// The model.
+    pub const MODEL_NAME: &str = "langfuse.observation.model.name";
+    /// Usage as a JSON object (`{"input": 10, "output": 2, ...}`).
+    pub const USAGE_DETAILS: &str = "langfuse.observation.usage_details";
+    /// Costs as a JSON object (`{"total": 0.0012, ...}`).
+    pub const COST_DETAILS: &str = "langfuse.observation.cost_details";
 }
 
 /// OpenLLMetry / Traceloop.
@@ -88,6 +167,13 @@ pub mod openinference {
     pub const TOOL_NAME: &str = "tool.name";
     /// Total cost in USD.
     pub const LLM_COST_TOTAL: &str = "llm.cost.total";
+    /// The request's parameters as JSON (`{"model": "gpt-4o", ...}`): the only place a failed
+    /// call names its model.
+    pub const LLM_INVOCATION_PARAMETERS: &str = "llm.invocation_parameters";
+    /// The embedding model.
+    pub const EMBEDDING_MODEL_NAME: &str = "embedding.model_name";
+    /// An embedding request's parameters as JSON.
+    pub const EMBEDDING_INVOCATION_PARAMETERS: &str = "embedding.invocation_parameters";
 }
 
 /// Attributes seedwatch's own agent crate sets.

@@ -1,6 +1,8 @@
 //! Maps a span, whatever dialect produced it, to one canonical agent event.
 
 use crate::facts::{Count, SpanFacts};
+use crate::json_attributes::{langfuse_total_cost, langfuse_usage, model_of_parameters};
+use crate::provider;
 
 /// What the span is not told by its attributes: its name, whether it is a trace root, and
 /// whether its status is ERROR.
@@ -70,6 +72,9 @@ pub struct Tokens {
     pub cache_read: u64,
     /// Input tokens written to the cache.
     pub cache_creation: u64,
+    /// Of `cache_creation`, those written for an hour (Anthropic prices them higher than the
+    /// default five minutes).
+    pub cache_write_1h: u64,
     /// Output tokens spent reasoning.
     pub reasoning: u64,
 }
@@ -77,12 +82,15 @@ pub struct Tokens {
 /// An LLM call span.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmCall<'a> {
-    /// The provider (`unknown` when no dialect names one).
+    /// The provider, as its well-known name (`unknown` when no dialect names one).
     pub provider: &'a str,
-    /// The model that answered, else the one requested (`unknown` when none is named).
+    /// The model the caller asked for, else the one that answered (`unknown` when none is
+    /// named): the `model` label, so a model's failed calls (which name only the requested
+    /// model) and its successes (answered by a dated version) share one series.
     pub model: &'a str,
-    /// The requested model when it differs from `model`, for pricing fallbacks.
-    pub request_model: Option<&'a str>,
+    /// The model that answered, when it differs from `model`: priced first, since a dated
+    /// version may have a price of its own.
+    pub response_model: Option<&'a str>,
     /// Token usage.
     pub tokens: Tokens,
     /// True when some token attribute was negative, absurd or not a number: the call is
@@ -90,7 +98,9 @@ pub struct LlmCall<'a> {
     pub invalid_tokens: bool,
     /// True when tokens are known (at least input or output was reported).
     pub has_usage: bool,
-    /// A cost already computed by the instrumentation (it wins over the pricing table).
+    /// A cost already computed by the instrumentation (it wins over the pricing table). A
+    /// cost of 0 on a call with tokens is not taken: producers write 0 for models missing
+    /// from their own price lists.
     pub cost_usd: Option<f64>,
     /// The error type when the call failed.
     pub error: Option<&'a str>,
@@ -104,23 +114,30 @@ pub const UNKNOWN: &str = "unknown";
 const LLM_OPERATIONS: [&str; 6] =
     ["chat", "text_completion", "generate_content", "embeddings", "completion", "embedding"];
 
+/// The Vercel AI SDK's spans that are one call to a model; the outer `ai.generateText` (and
+/// like) spans carry the same usage summed over their steps and are not calls.
+const VERCEL_CALLS: [&str; 6] = [
+    "ai.generateText.doGenerate",
+    "ai.streamText.doStream",
+    "ai.generateObject.doGenerate",
+    "ai.streamObject.doStream",
+    "ai.embed.doEmbed",
+    "ai.embedMany.doEmbed",
+];
+
 /// Classifies a span. See the crate documentation for the full mapping table.
 pub fn classify<'a>(facts: &SpanFacts<'a>, span: SpanInfo<'a>) -> AgentEvent<'a> {
-    let error = facts.error_type.or(span.status_error.then_some(OTHER_ERROR));
+    // Error type: `error.type`, else the exception event's `exception.type`, else `_OTHER`.
+    let error = facts.error_type.get().or(span.status_error.then(|| facts.exception_type.unwrap_or(OTHER_ERROR)));
     match kind(facts, span) {
         Kind::Workflow(kind) => AgentEvent::Workflow(Workflow {
-            name: facts
-                .workflow_name
-                .or(facts.traceloop_workflow_name)
-                .or(facts.agent_name)
-                .or(facts.entity_name)
-                .unwrap_or(span.name),
+            name: facts.workflow_name.get().or(facts.agent_name.get()).or(facts.entity_name.get()).unwrap_or(span.name),
             kind,
-            id: facts.workflow_id,
+            id: facts.workflow_id.get(),
             error,
         }),
         Kind::Tool => AgentEvent::Tool(ToolCall {
-            name: facts.tool_name.or(facts.oi_tool_name).or(facts.entity_name).unwrap_or(span.name),
+            name: facts.tool_name.get().or(facts.entity_name.get()).unwrap_or(span.name),
             error,
         }),
         Kind::Llm => AgentEvent::Llm(llm_call(facts, error)),
@@ -136,17 +153,24 @@ enum Kind {
 }
 
 fn kind(facts: &SpanFacts<'_>, span: SpanInfo<'_>) -> Kind {
-    if let Some(op) = facts.operation {
+    if let Some(op) = facts.vercel_operation.get() {
+        return match op {
+            op if VERCEL_CALLS.contains(&op) => Kind::Llm,
+            "ai.toolCall" => Kind::Tool,
+            _ => Kind::Other,
+        };
+    }
+    if let Some(op) = facts.operation.get() {
         return match op {
             "execute_tool" => Kind::Tool,
             "invoke_agent" => Kind::Workflow(WorkflowKind::Agent),
             "invoke_workflow" => Kind::Workflow(WorkflowKind::Workflow),
             op if LLM_OPERATIONS.contains(&op) => Kind::Llm,
-            // create_agent and operations yet unknown are not calls we meter.
+            // create_agent, plan and operations yet unknown are not calls we meter.
             _ => Kind::Other,
         };
     }
-    if let Some(k) = facts.openinference_kind {
+    if let Some(k) = facts.openinference_kind.get() {
         return match k.to_ascii_uppercase().as_str() {
             "LLM" | "EMBEDDING" => Kind::Llm,
             "TOOL" => Kind::Tool,
@@ -155,7 +179,7 @@ fn kind(facts: &SpanFacts<'_>, span: SpanInfo<'_>) -> Kind {
             _ => Kind::Other,
         };
     }
-    if let Some(k) = facts.traceloop_kind {
+    if let Some(k) = facts.traceloop_kind.get() {
         return match k {
             "workflow" => Kind::Workflow(WorkflowKind::Workflow),
             "agent" => Kind::Workflow(WorkflowKind::Agent),
@@ -163,52 +187,87 @@ fn kind(facts: &SpanFacts<'_>, span: SpanInfo<'_>) -> Kind {
             _ => Kind::Other,
         };
     }
-    if facts.llm_request_type.is_some() {
+    if let Some(t) = facts.langfuse_type.get() {
+        return match t {
+            "generation" | "embedding" => Kind::Llm,
+            "tool" => Kind::Tool,
+            "agent" => Kind::Workflow(WorkflowKind::Agent),
+            "chain" if span.is_root => Kind::Workflow(WorkflowKind::Workflow),
+            _ => Kind::Other,
+        };
+    }
+    if facts.llm_request_type.get().is_some() {
         return Kind::Llm;
     }
-    if facts.tool_name.is_some() || facts.oi_tool_name.is_some() {
+    if facts.tool_name.get().is_some() {
         return Kind::Tool;
     }
-    let has_model = facts.request_model.or(facts.response_model).or(facts.llm_model_name).is_some();
-    let has_tokens =
-        [facts.input_tokens, facts.prompt_tokens, facts.oi_prompt_tokens].iter().any(|c| *c != Count::Absent);
-    if has_model && has_tokens { Kind::Llm } else { Kind::Other }
+    let has_model = facts.request_model.get().or(facts.response_model.get()).is_some();
+    if has_model && facts.input_tokens.get().is_some() { Kind::Llm } else { Kind::Other }
 }
 
 fn llm_call<'a>(facts: &SpanFacts<'a>, error: Option<&'a str>) -> LlmCall<'a> {
-    let input = facts.input_tokens.or(facts.prompt_tokens).or(facts.oi_prompt_tokens);
-    let output = facts.output_tokens.or(facts.completion_tokens).or(facts.oi_completion_tokens);
-    let cache_read = facts.cache_read.or(facts.oi_cache_read);
-    let cache_creation = facts.cache_creation.or(facts.oi_cache_write);
-    let reasoning = facts.reasoning.or(facts.oi_reasoning);
-    let counts = [input, output, cache_read, cache_creation, reasoning];
+    let mut counts = [
+        facts.input_tokens.count(),
+        facts.output_tokens.count(),
+        facts.cache_read.count(),
+        facts.cache_write.count(),
+        facts.reasoning.count(),
+        facts.cache_write_1h.count(),
+    ];
+    if counts[..2] == [Count::Absent; 2]
+        && let Some(u) = facts.langfuse_usage.get().and_then(langfuse_usage)
+    {
+        counts = [u.input, u.output, u.cache_read, u.cache_write, u.reasoning, Count::Absent];
+    }
+    let [input, output, ..] = counts;
     let invalid_tokens = counts.contains(&Count::Invalid);
     let value = |c: Count| if let Count::Valid(n) = c { n } else { 0 };
     let tokens = if invalid_tokens {
         Tokens::default()
     } else {
         Tokens {
-            input: value(input),
-            output: value(output),
-            cache_read: value(cache_read),
-            cache_creation: value(cache_creation),
-            reasoning: value(reasoning),
+            input: value(counts[0]),
+            output: value(counts[1]),
+            cache_read: value(counts[2]),
+            cache_creation: value(counts[3]),
+            reasoning: value(counts[4]),
+            cache_write_1h: value(counts[5]).min(value(counts[3])),
         }
     };
-    let split_cost = match (facts.input_cost, facts.output_cost) {
-        (None, None) => None,
-        (i, o) => Some(i.unwrap_or(0.0) + o.unwrap_or(0.0)),
-    };
-    let response = facts.response_model.or(facts.llm_model_name);
-    let model = response.or(facts.request_model).unwrap_or(UNKNOWN);
+    let has_usage = !invalid_tokens && (matches!(input, Count::Valid(_)) || matches!(output, Count::Valid(_)));
+    let model = facts
+        .request_model
+        .get()
+        .or_else(|| facts.invocation_parameters.get().and_then(model_of_parameters))
+        .or(facts.response_model.get())
+        .unwrap_or(UNKNOWN);
     LlmCall {
-        provider: facts.provider_name.or(facts.system).or(facts.llm_provider).or(facts.llm_system).unwrap_or(UNKNOWN),
+        provider: facts.provider.get().map_or(UNKNOWN, provider::normalise),
         model,
-        request_model: facts.request_model.filter(|r| *r != model),
+        response_model: facts.response_model.get().filter(|r| *r != model),
         tokens,
         invalid_tokens,
-        has_usage: !invalid_tokens && (matches!(input, Count::Valid(_)) || matches!(output, Count::Valid(_))),
-        cost_usd: facts.seedwatch_cost.or(facts.openinference_cost).or(facts.openlit_cost).or(split_cost),
+        has_usage,
+        cost_usd: producer_cost(facts).filter(|c| *c > 0.0 || tokens.input + tokens.output == 0),
         error,
     }
+}
+
+/// The cost the producer states, in order: seedwatch's own, OpenInference's, OpenLIT's,
+/// Pydantic AI's, the proposed `gen_ai.usage.cost.amount` (in USD only), OpenLIT's split
+/// input and output costs, Langfuse's cost details.
+fn producer_cost(facts: &SpanFacts<'_>) -> Option<f64> {
+    facts
+        .cost
+        .get()
+        .or_else(|| {
+            let usd = facts.cost_currency.get().is_none_or(|c| c.eq_ignore_ascii_case("USD"));
+            facts.cost_amount.get().filter(|_| usd)
+        })
+        .or_else(|| match (facts.input_cost.get(), facts.output_cost.get()) {
+            (None, None) => None,
+            (i, o) => Some(i.unwrap_or(0.0) + o.unwrap_or(0.0)),
+        })
+        .or_else(|| facts.langfuse_cost.get().and_then(langfuse_total_cost))
 }

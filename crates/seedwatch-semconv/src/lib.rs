@@ -50,8 +50,10 @@
 pub mod attributes;
 mod classify;
 mod facts;
+mod json_attributes;
 pub mod metric_names;
 pub mod pricing;
+pub mod provider;
 
 pub use classify::{
     AgentEvent, LlmCall, OTHER_ERROR, SpanInfo, Tokens, ToolCall, UNKNOWN, Workflow, WorkflowKind, classify,

@@ -76,8 +76,18 @@ impl LlmCall {
         self.usage = Some(usage);
     }
 
+    /// The model that answered, else the one asked for.
     fn model(&self) -> &str {
         self.response_model.as_deref().unwrap_or(&self.request_model)
+    }
+
+    /// The price: of the model that answered (a dated version may have its own), else of
+    /// the one asked for.
+    fn price(&self, pricing: &seedwatch_semconv::pricing::PricingTable) -> Option<seedwatch_semconv::pricing::Price> {
+        self.response_model
+            .as_deref()
+            .and_then(|m| pricing.lookup(&self.provider, m))
+            .or_else(|| pricing.lookup(&self.provider, &self.request_model))
     }
 
     /// Ends the call as succeeded; returns its cost in USD when the pricing table knows the
@@ -102,6 +112,9 @@ impl LlmCall {
         let duration = self.start.elapsed().as_secs_f64();
         let span = self.cx.span();
         let model = self.model().to_owned();
+        // The `model` label is the model asked for, as the collector labels it: a model's
+        // failed calls and its successes (answered by a dated version) share one series.
+        let label_model = KeyValue::new("model", self.request_model.clone());
         if let Some(m) = &self.response_model {
             span.set_attribute(KeyValue::new(gen_ai::RESPONSE_MODEL, m.clone()));
         }
@@ -131,18 +144,17 @@ impl LlmCall {
                 i.token_usage.record(n, &genai);
                 genai.pop();
             }
-            cost = shared.pricing.lookup(&self.provider, &model).map(|p| p.cost(&u));
+            cost = self.price(&shared.pricing).map(|p| p.cost(&u));
             if let Some(c) = cost {
                 span.set_attribute(KeyValue::new(seedwatch::LLM_COST_USD, c));
-                i.llm_cost
-                    .add(c, &[KeyValue::new("provider", self.provider.clone()), KeyValue::new("model", model.clone())]);
+                i.llm_cost.add(c, &[KeyValue::new("provider", self.provider.clone()), label_model.clone()]);
             }
         }
         if let Some((t, _)) = &error {
             genai.push(KeyValue::new("error.type", t.clone()));
         }
         i.operation_duration.record(duration, &genai);
-        i.llm_requests.add(1, &[KeyValue::new("provider", self.provider.clone()), KeyValue::new("model", model)]);
+        i.llm_requests.add(1, &[KeyValue::new("provider", self.provider.clone()), label_model]);
         i.llm_duration.record(duration, &[KeyValue::new("provider", self.provider.clone())]);
         if let Some((error_type, message)) = &error {
             i.llm_errors.add(

@@ -13,7 +13,7 @@ pub use records::{
     each_log, each_span,
 };
 pub use traces::{SpanRef, TraceVisitor, resource_attributes, walk_request};
-pub use validated::{RawValue, ValidatedVisitor, walk_validated};
+pub use validated::{RawValue, ValidatedVisitor, exception_type, walk_validated};
 
 #[cfg(test)]
 mod tests;

@@ -95,9 +95,46 @@ fn agree(bytes: &[u8]) {
     assert_eq!(ours.is_ok(), prost_ok, "walker {ours:?} vs prost ok={prost_ok} on {bytes:02x?}");
     let mut second = Visits::default();
     let again = walk_validated(bytes, &mut second);
+    for visit in &second.events {
+        if let Visit::Span(s) = visit {
+            // Never panics, whatever the span's bytes.
+            let _ = super::exception_type(s.encoded);
+        }
+    }
     if ours.is_ok() {
         assert_eq!(again, Ok(()));
         assert_eq!(second, validating, "the validated walk differs on {bytes:02x?}");
+    }
+}
+
+#[test]
+fn the_exception_type_is_read_from_the_first_exception_event() {
+    use opentelemetry_proto::tonic::trace::v1::Span;
+    use opentelemetry_proto::tonic::trace::v1::span::Event;
+    let string = |k: &str, v: &str| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }),
+        ..Default::default()
+    };
+    let event = |name: &str, attrs: Vec<KeyValue>| Event { name: name.into(), attributes: attrs, ..Default::default() };
+    let cases = [
+        (vec![], None),
+        (vec![event("log", vec![string("exception.type", "NotThis")])], None),
+        (
+            vec![
+                event(
+                    "exception",
+                    vec![string("exception.message", "slow down"), string("exception.type", "openai.RateLimitError")],
+                ),
+                event("exception", vec![string("exception.type", "Second")]),
+            ],
+            Some("openai.RateLimitError"),
+        ),
+        (vec![event("exception", vec![string("exception.message", "no type")])], None),
+    ];
+    for (events, expected) in cases {
+        let encoded = Span { name: "chat".into(), events, ..Default::default() }.encode_to_vec();
+        assert_eq!(super::exception_type(&encoded), expected);
     }
 }
 

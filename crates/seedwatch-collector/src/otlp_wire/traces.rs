@@ -25,6 +25,9 @@ pub struct SpanRef<'a> {
     pub end_time_unix_nano: u64,
     /// `StatusCode` as an integer (0 unset, 1 ok, 2 error).
     pub status_code: i32,
+    /// The whole encoded span, for the rare reader of a field the walks skip (events: see
+    /// [`exception_type`](super::exception_type)).
+    pub encoded: &'a [u8],
 }
 
 /// Receives what the walk finds, in wire order within each span.
@@ -133,7 +136,7 @@ fn scope(buf: &[u8], depth: u32) -> Result<(), WireError> {
 }
 
 fn span<'a>(buf: &'a [u8], depth: u32, v: &mut impl TraceVisitor<'a>) -> Result<(), WireError> {
-    let mut s = SpanRef::default();
+    let mut s = SpanRef { encoded: buf, ..SpanRef::default() };
     let mut r = Reader::new(buf);
     while !r.is_empty() {
         let (field, wire) = r.key()?;

@@ -90,7 +90,7 @@ fn resource_spans<'a>(buf: &'a [u8], v: &mut impl ValidatedVisitor<'a>) -> Resul
 }
 
 fn span<'a>(buf: &'a [u8], v: &mut impl ValidatedVisitor<'a>) -> Result<(), WireError> {
-    let mut s = SpanRef::default();
+    let mut s = SpanRef { encoded: buf, ..SpanRef::default() };
     let mut r = Reader::new(buf);
     while !r.is_empty() {
         let (field, wire) = r.key()?;
@@ -150,6 +150,50 @@ fn any_value(buf: &[u8]) -> Result<Option<RawValue<'_>>, WireError> {
         };
     }
     Ok(value)
+}
+
+/// The `exception.type` of the first `exception` event of an encoded span (read only for
+/// failed spans that do not name their error type, so the walks need not descend into events).
+pub fn exception_type(span: &[u8]) -> Option<&str> {
+    let mut found = None;
+    let _ = each_len_field(span, |field, event| {
+        if field == 11 && found.is_none() {
+            found = exception_of_event(event);
+        }
+        Ok(())
+    });
+    found
+}
+
+fn exception_of_event(event: &[u8]) -> Option<&str> {
+    let (mut is_exception, mut exception_type) = (false, None);
+    let mut r = Reader::new(event);
+    while !r.is_empty() {
+        let (field, wire) = r.key().ok()?;
+        match (field, wire) {
+            // Event.name
+            (2, Wire::Len) => is_exception = r.len_delimited().ok()? == b"exception",
+            // Event.attributes
+            (3, Wire::Len) => {
+                let attribute = r.len_delimited().ok()?;
+                let mut key_value = (&[][..], None);
+                let mut a = Reader::new(attribute);
+                while !a.is_empty() {
+                    let (f, w) = a.key().ok()?;
+                    match (f, w) {
+                        (1, Wire::Len) => key_value.0 = a.len_delimited().ok()?,
+                        (2, Wire::Len) => key_value.1 = any_value(a.len_delimited().ok()?).ok()?,
+                        _ => a.skip(w, f, super::reader::RECURSION_LIMIT).ok()?,
+                    }
+                }
+                if let (b"exception.type", Some(RawValue::Str(t))) = key_value {
+                    exception_type = std::str::from_utf8(t).ok();
+                }
+            }
+            _ => r.skip(wire, field, super::reader::RECURSION_LIMIT).ok()?,
+        }
+    }
+    exception_type.filter(|_| is_exception)
 }
 
 fn status_code(buf: &[u8]) -> Result<i32, WireError> {

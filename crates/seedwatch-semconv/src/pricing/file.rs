@@ -43,18 +43,25 @@ pub struct ModelEntry {
     pub output: f64,
     /// Cache reads; defaults to the input price.
     pub cache_read: Option<f64>,
-    /// Cache writes; defaults to the input price.
+    /// Cache writes (Anthropic: five-minute ones); defaults to the input price.
     pub cache_write: Option<f64>,
+    /// Cache writes kept for an hour (Anthropic); defaults to the `cache_write` price.
+    pub cache_write_1h: Option<f64>,
+    /// Reasoning tokens; defaults to the output price (they are billed as output).
+    pub reasoning: Option<f64>,
 }
 
 impl ModelEntry {
-    /// The price, with cache prices defaulted.
+    /// The price, with cache and reasoning prices defaulted.
     pub fn price(&self) -> Price {
+        let cache_write = self.cache_write.unwrap_or(self.input);
         Price {
             input: self.input,
             output: self.output,
             cache_read: self.cache_read.unwrap_or(self.input),
-            cache_write: self.cache_write.unwrap_or(self.input),
+            cache_write,
+            cache_write_1h: self.cache_write_1h.unwrap_or(cache_write),
+            reasoning: self.reasoning.unwrap_or(self.output),
         }
     }
 
@@ -72,6 +79,8 @@ impl ModelEntry {
             ("output", Some(self.output)),
             ("cache_read", self.cache_read),
             ("cache_write", self.cache_write),
+            ("cache_write_1h", self.cache_write_1h),
+            ("reasoning", self.reasoning),
         ];
         for (field, value) in prices {
             if let Some(v) = value

@@ -28,20 +28,30 @@ pub struct Price {
     pub output: f64,
     /// Input tokens read from the cache; the input price when the provider has none.
     pub cache_read: f64,
-    /// Input tokens written to the cache; the input price when the provider has none.
+    /// Input tokens written to the cache (for Anthropic: with the default five-minute
+    /// lifetime); the input price when the provider has none.
     pub cache_write: f64,
+    /// Input tokens written to the cache for an hour; the `cache_write` price when none.
+    pub cache_write_1h: f64,
+    /// Reasoning tokens (part of the output); the output price when none.
+    pub reasoning: f64,
 }
 
 impl Price {
-    /// The cost in USD of a call's tokens. Cache reads and writes are part of the input count,
-    /// so they are taken out of it before the input price applies.
+    /// The cost in USD of a call's tokens. Cache reads and writes are part of the input count
+    /// (one-hour writes part of the writes), and reasoning tokens part of the output count, so
+    /// each is taken out of its total before the total's price applies.
     pub fn cost(&self, t: &Tokens) -> f64 {
         let cached = t.cache_read.saturating_add(t.cache_creation);
         let uncached = t.input.saturating_sub(cached);
+        let write_1h = t.cache_write_1h.min(t.cache_creation);
+        let reasoning = t.reasoning.min(t.output);
         (uncached as f64 * self.input
             + t.cache_read as f64 * self.cache_read
-            + t.cache_creation as f64 * self.cache_write
-            + t.output as f64 * self.output)
+            + (t.cache_creation - write_1h) as f64 * self.cache_write
+            + write_1h as f64 * self.cache_write_1h
+            + (t.output - reasoning) as f64 * self.output
+            + reasoning as f64 * self.reasoning)
             / 1_000_000.0
     }
 }

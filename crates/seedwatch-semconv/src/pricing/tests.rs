@@ -37,14 +37,48 @@ fn unknown_models_and_foreign_providers_are_never_guessed() {
 
 #[test]
 fn cost_takes_cache_out_of_input() {
-    let p = Price { input: 3.0, output: 15.0, cache_read: 0.30, cache_write: 3.75 };
-    let t =
-        Tokens { input: 1_000_000, output: 200_000, cache_read: 400_000, cache_creation: 100_000, reasoning: 50_000 };
+    let p =
+        Price { input: 3.0, output: 15.0, cache_read: 0.30, cache_write: 3.75, cache_write_1h: 3.75, reasoning: 15.0 };
+    let t = Tokens {
+        input: 1_000_000,
+        output: 200_000,
+        cache_read: 400_000,
+        cache_creation: 100_000,
+        reasoning: 50_000,
+        cache_write_1h: 0,
+    };
     // 500k uncached * 3 + 400k * 0.30 + 100k * 3.75 + 200k * 15, per million.
     let expected = 1.5 + 0.12 + 0.375 + 3.0;
     assert!((p.cost(&t) - expected).abs() < 1e-12, "{}", p.cost(&t));
     let weird = Tokens { input: 10, cache_read: 50, ..Default::default() };
     assert!(p.cost(&weird) >= 0.0, "more cache than input never goes negative");
+}
+
+#[test]
+fn one_hour_cache_writes_and_reasoning_have_their_own_rates_when_given() {
+    let t = table();
+    let sonnet = t.lookup("anthropic", "claude-sonnet-4").expect("claude-sonnet-4");
+    assert_eq!((sonnet.cache_write, sonnet.cache_write_1h), (3.75, 6.0));
+    let tokens = Tokens {
+        input: 1_000_000,
+        output: 0,
+        cache_read: 0,
+        cache_creation: 1_000_000,
+        reasoning: 0,
+        cache_write_1h: 400_000,
+    };
+    // 600k five-minute writes at 3.75, 400k one-hour writes at 6.00.
+    assert!((sonnet.cost(&tokens) - (2.25 + 2.4)).abs() < 1e-12, "{}", sonnet.cost(&tokens));
+    // Without a reasoning rate, reasoning is output; with one, it is charged at its own.
+    let gpt = t.lookup("openai", "o3-mini").expect("o3-mini");
+    let thinking = Tokens { output: 1_000_000, reasoning: 250_000, ..Default::default() };
+    assert!((gpt.cost(&thinking) - gpt.output).abs() < 1e-12);
+    let own = Price { reasoning: 1.0, ..gpt };
+    assert!((own.cost(&thinking) - (0.75 * gpt.output + 0.25)).abs() < 1e-12);
+    // A one-hour count above the writes, or reasoning above the output, never goes negative.
+    let odd =
+        Tokens { output: 10, reasoning: 50, cache_creation: 5, cache_write_1h: 9, input: 5, ..Default::default() };
+    assert!(sonnet.cost(&odd) >= 0.0);
 }
 
 #[test]

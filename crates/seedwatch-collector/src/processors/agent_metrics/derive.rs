@@ -20,7 +20,7 @@ use super::rollup::{Contribution, Rollup, Root, Totals};
 use crate::agents::{Activity, AgentTracker};
 use crate::budgets::{Budgets, Charge, SpanKey};
 use crate::clock::unix_now;
-use crate::otlp_wire::{RawValue, SpanRef, ValidatedVisitor, resource_attributes, walk_validated};
+use crate::otlp_wire::{RawValue, SpanRef, ValidatedVisitor, exception_type, resource_attributes, walk_validated};
 use crate::pipeline::{Batch, Payload, Transport};
 use crate::processors::Processor;
 
@@ -149,7 +149,7 @@ struct LlmCharge<'a> {
 /// A price looked up once per batch: lookups normalise names, which allocates.
 type PriceMemo<'a> = ((&'a str, &'a str, Option<&'a str>), Option<Price>);
 
-/// Distinct (provider, model) pairs remembered per batch.
+/// Distinct (provider, model, response model) triples remembered per batch.
 const PRICE_MEMO: usize = 32;
 
 impl<'a> ValidatedVisitor<'a> for Deriver<'a, '_> {
@@ -194,7 +194,13 @@ impl<'a> ValidatedVisitor<'a> for Deriver<'a, '_> {
     }
 
     fn span(&mut self, span: &SpanRef<'a>) {
-        let facts = std::mem::take(&mut self.facts);
+        let mut facts = std::mem::take(&mut self.facts);
+        if span.status_code == StatusCode::Error as i32
+            && facts.wants_exception_type()
+            && let Some(exception_type) = exception_type(span.encoded)
+        {
+            facts.set_exception_type(exception_type);
+        }
         let (method, route) = (self.method.take(), self.route.take());
         self.derive(span, &facts, method, route);
     }
@@ -372,13 +378,15 @@ impl<'a> Deriver<'a, '_> {
         }
         let (pricing, prices) = (self.pricing, &mut self.prices);
         let mut priced = || {
-            let key = (call.provider, call.model, call.request_model);
+            let key = (call.provider, call.model, call.response_model);
             let price = match prices.iter().find(|(k, _)| *k == key) {
                 Some((_, price)) => *price,
                 None => {
-                    let price = pricing
-                        .lookup(call.provider, call.model)
-                        .or_else(|| call.request_model.and_then(|m| pricing.lookup(call.provider, m)));
+                    // The model that answered first: a dated version may have its own price.
+                    let price = call
+                        .response_model
+                        .and_then(|m| pricing.lookup(call.provider, m))
+                        .or_else(|| pricing.lookup(call.provider, call.model));
                     if prices.len() < PRICE_MEMO {
                         prices.push((key, price));
                     }

@@ -143,7 +143,8 @@ fn tools_llm_calls_tokens_and_cost_from_every_dialect() {
     assert_eq!(value(&text, "modelseed_tool_duration_seconds_bucket{tool_name=\"run_metabolic_fba\",le=\"2.5\"}"), 1.0);
     assert_eq!(value(&text, "modelseed_tool_duration_seconds_bucket{tool_name=\"run_metabolic_fba\",le=\"1.0\"}"), 0.0);
 
-    let gpt = "provider=\"openai\",model=\"gpt-4o-2024-08-06\"";
+    // The model asked for names the series; the dated version that answered prices the call.
+    let gpt = "provider=\"openai\",model=\"gpt-4o\"";
     assert_eq!(value(&text, &format!("modelseed_llm_requests_total{{{gpt}}}")), 1.0);
     assert_eq!(value(&text, &format!("modelseed_llm_tokens_total{{{gpt},type=\"input\"}}")), 1_000_000.0);
     assert_eq!(value(&text, &format!("modelseed_llm_tokens_total{{{gpt},type=\"cache_read\"}}")), 200_000.0);
@@ -162,6 +163,91 @@ fn tools_llm_calls_tokens_and_cost_from_every_dialect() {
             || !text.contains("modelseed_llm_cost_unknown_total{provider=\"openai\",model=\"unknown\"}"),
         "a failed call without usage is free, not unknown"
     );
+}
+
+#[test]
+fn one_series_per_chosen_model_priced_by_the_model_that_answered() {
+    let answered = |error: bool| {
+        let mut attrs = vec![
+            ("gen_ai.operation.name", S("chat")),
+            ("gen_ai.provider.name", S("openai")),
+            ("gen_ai.request.model", S("gpt-4o")),
+        ];
+        if !error {
+            attrs.extend([
+                ("gen_ai.response.model", S("gpt-4o-2024-05-13")),
+                ("gen_ai.usage.input_tokens", I(1_000_000)),
+                ("gen_ai.usage.output_tokens", I(0)),
+            ]);
+        }
+        span("chat gpt-4o", &attrs, 10, error)
+    };
+    let yaml = "pricing:\n  models:\n    - {provider: openai, model: gpt-4o-2024-05-13, input: 5.0, output: 15.0}\n";
+    let text = run(yaml, vec![answered(false), answered(true)]);
+    let gpt = "provider=\"openai\",model=\"gpt-4o\"";
+    assert_eq!(value(&text, &format!("modelseed_llm_requests_total{{{gpt}}}")), 2.0, "{text}");
+    assert_eq!(value(&text, &format!("modelseed_llm_cost_usd_total{{{gpt}}}")), 5.0, "the dated version's own price");
+    assert!(!text.contains("gpt-4o-2024-05-13"), "no series for the dated version");
+}
+
+#[test]
+fn failed_calls_take_their_error_type_from_the_exception_event() {
+    use opentelemetry_proto::tonic::trace::v1::span::Event;
+    let exception = |t: &str| Event {
+        name: "exception".into(),
+        attributes: vec![KeyValue {
+            key: "exception.type".into(),
+            value: Some(AnyValue { value: Some(any_value::Value::StringValue(t.into())) }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let mut failed = span(
+        "ChatCompletion",
+        &[
+            ("openinference.span.kind", S("LLM")),
+            ("llm.system", S("openai")),
+            ("llm.invocation_parameters", S(r#"{"model": "gpt-4o"}"#)),
+        ],
+        10,
+        true,
+    );
+    failed.events = vec![Event { name: "retry".into(), ..Default::default() }, exception("openai.RateLimitError")];
+    let chat =
+        [("gen_ai.operation.name", S("chat")), ("gen_ai.system", S("OpenAI")), ("gen_ai.request.model", S("gpt-4o"))];
+    let mut survived = span("chat", &chat, 10, false);
+    survived.events = vec![exception("ValueError")];
+    let mut unnamed = span("chat", &chat, 10, true);
+    unnamed.events = vec![Event { name: "log".into(), ..Default::default() }];
+    let text = run("{}", vec![failed, survived, unnamed]);
+    let errors =
+        |t: &str| value(&text, &format!("modelseed_llm_errors_total{{provider=\"openai\",error_type=\"{t}\"}}"));
+    assert_eq!(errors("openai.RateLimitError"), 1.0, "{text}");
+    assert_eq!(errors("_OTHER"), 1.0);
+    assert_eq!(value(&text, "modelseed_llm_requests_total{provider=\"openai\",model=\"gpt-4o\"}"), 3.0);
+    assert!(!text.contains("ValueError"));
+}
+
+#[test]
+fn a_producer_cost_of_zero_on_a_call_with_tokens_is_priced_here() {
+    let call = |model: &'static str| {
+        span(
+            "chat",
+            &[
+                ("gen_ai.operation.name", S("chat")),
+                ("gen_ai.provider.name", S("openai")),
+                ("gen_ai.request.model", S(model)),
+                ("gen_ai.usage.input_tokens", I(1_000_000)),
+                ("gen_ai.usage.output_tokens", I(0)),
+                ("gen_ai.usage.cost", I(0)),
+            ],
+            10,
+            false,
+        )
+    };
+    let text = run("{}", vec![call("gpt-4o"), call("house-model-1")]);
+    assert_eq!(value(&text, "modelseed_llm_cost_usd_total{provider=\"openai\",model=\"gpt-4o\"}"), 2.5, "{text}");
+    assert_eq!(value(&text, "modelseed_llm_cost_unknown_total{provider=\"openai\",model=\"house-model-1\"}"), 1.0);
 }
 
 #[test]
