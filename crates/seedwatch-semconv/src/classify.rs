@@ -82,6 +82,9 @@ pub struct Tokens {
 /// An LLM call span.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmCall<'a> {
+    /// The GenAI operation: `gen_ai.operation.name` when the span names one, else `embeddings`
+    /// for embedding spans of the other dialects and `chat` for the rest.
+    pub operation: &'a str,
     /// The provider, as its well-known name (`unknown` when no dialect names one).
     pub provider: &'a str,
     /// The model the caller asked for, else the one that answered (`unknown` when none is
@@ -243,6 +246,7 @@ fn llm_call<'a>(facts: &SpanFacts<'a>, error: Option<&'a str>) -> LlmCall<'a> {
         .or(facts.response_model.get())
         .unwrap_or(UNKNOWN);
     LlmCall {
+        operation: operation(facts),
         provider: facts.provider.get().map_or(UNKNOWN, provider::normalise),
         model,
         response_model: facts.response_model.get().filter(|r| *r != model),
@@ -251,6 +255,21 @@ fn llm_call<'a>(facts: &SpanFacts<'a>, error: Option<&'a str>) -> LlmCall<'a> {
         has_usage,
         cost_usd: producer_cost(facts).filter(|c| *c > 0.0 || tokens.input + tokens.output == 0),
         error,
+    }
+}
+
+fn operation<'a>(facts: &SpanFacts<'a>) -> &'a str {
+    if let Some(op) = facts.operation.get() {
+        return op;
+    }
+    let embedding = facts.openinference_kind.get().is_some_and(|k| k.eq_ignore_ascii_case("EMBEDDING"))
+        || facts.vercel_operation.get().is_some_and(|op| op.starts_with("ai.embed"))
+        || facts.langfuse_type.get() == Some("embedding")
+        || facts.llm_request_type.get() == Some("embedding");
+    match facts.llm_request_type.get() {
+        _ if embedding => "embeddings",
+        Some("completion") => "text_completion",
+        _ => "chat",
     }
 }
 

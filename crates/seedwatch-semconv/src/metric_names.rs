@@ -52,3 +52,47 @@ pub const WORKFLOW_DURATION_BUCKETS: [f64; 13] =
     [0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 21600.0];
 /// Workflow costs: a tenth of a cent to tens of dollars.
 pub const WORKFLOW_COST_BUCKETS: [f64; 12] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 50.0];
+
+/// The GenAI semantic conventions' own histograms, which the collector also derives from
+/// spans (under these names, not the namespace) for dashboards built on the conventions.
+pub mod gen_ai {
+    /// `gen_ai.client.operation.duration`: one LLM call, seconds.
+    pub const CLIENT_OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
+    /// `gen_ai.client.token.usage`: tokens of one LLM call, by `gen_ai.token.type`.
+    pub const CLIENT_TOKEN_USAGE: &str = "gen_ai.client.token.usage";
+    /// `gen_ai.execute_tool.duration`: one tool execution, seconds.
+    pub const EXECUTE_TOOL_DURATION: &str = "gen_ai.execute_tool.duration";
+    /// `gen_ai.invoke_agent.duration`: one agent invocation, seconds.
+    pub const INVOKE_AGENT_DURATION: &str = "gen_ai.invoke_agent.duration";
+    /// `gen_ai.workflow.duration`: one workflow, seconds.
+    pub const WORKFLOW_DURATION: &str = "gen_ai.workflow.duration";
+    /// Every one of the above, in the order of [`bit`].
+    pub const ALL: [&str; 5] = [
+        CLIENT_OPERATION_DURATION,
+        CLIENT_TOKEN_USAGE,
+        EXECUTE_TOOL_DURATION,
+        INVOKE_AGENT_DURATION,
+        WORKFLOW_DURATION,
+    ];
+
+    /// A bit per histogram of [`ALL`], for sets of them; `None` for other names.
+    pub fn bit(name: &str) -> Option<u8> {
+        ALL.iter().position(|n| *n == name).map(|i| 1 << i)
+    }
+
+    /// The conventions' explicit bucket advice for durations, seconds.
+    pub const DURATION_BUCKETS: [f64; 14] =
+        [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+    /// The conventions' explicit bucket advice for token counts.
+    pub const TOKEN_BUCKETS: [f64; 14] = [
+        1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0, 16777216.0,
+        67108864.0,
+    ];
+
+    /// The Prometheus name of one of the histograms (OpenTelemetry's translation: dots to
+    /// underscores, the unit `s` as `_seconds`).
+    pub fn prometheus_name(name: &str) -> String {
+        let base = name.replace('.', "_");
+        if name == CLIENT_TOKEN_USAGE { base } else { format!("{base}_seconds") }
+    }
+}

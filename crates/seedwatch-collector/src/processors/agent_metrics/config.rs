@@ -7,6 +7,7 @@ use seedwatch_semconv::metric_names::DEFAULT_NAMESPACE;
 use seedwatch_semconv::pricing::{ModelEntry, validate_entries};
 use serde::Deserialize;
 
+use super::genai_metrics::GenAiMetricsMode;
 use crate::agents::AgentHealthConfig;
 use crate::budgets::BudgetsConfig;
 use crate::config::{Problem, Validate};
@@ -33,6 +34,10 @@ pub struct AgentMetricsConfig {
     /// LLM cost budgets.
     #[serde(default)]
     pub budgets: BudgetsConfig,
+    /// The GenAI conventions' histograms from spans: `auto` (for each service, those it does
+    /// not send itself), `always` or `off`.
+    #[serde(default)]
+    pub genai_metrics: GenAiMetricsMode,
 }
 
 impl Default for AgentMetricsConfig {
@@ -44,6 +49,7 @@ impl Default for AgentMetricsConfig {
             workflows: WorkflowConfig::default(),
             health: AgentHealthConfig::default(),
             budgets: BudgetsConfig::default(),
+            genai_metrics: GenAiMetricsMode::default(),
         }
     }
 }

@@ -9,11 +9,13 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use prost::Message;
+use seedwatch_semconv::metric_names::gen_ai as gen_ai_names;
 use seedwatch_semconv::metric_names::token_type;
 use seedwatch_semconv::pricing::{Price, PricingTable};
-use seedwatch_semconv::{AgentEvent, AttrValue, Fact, LlmCall, SpanFacts, SpanInfo, classify};
+use seedwatch_semconv::{AgentEvent, AttrValue, Fact, LlmCall, SpanFacts, SpanInfo, WorkflowKind, classify};
 
 use super::families::{Families, Updates};
+use super::genai_metrics::Derive;
 use super::pricing::LivePricing;
 use super::resources::instance_raw;
 use super::rollup::{Contribution, Rollup, Root, Totals};
@@ -79,6 +81,7 @@ impl Processor for AgentMetrics {
                     charges: Vec::new(),
                     resource_strings: Vec::new(),
                     prices: Vec::new(),
+                    genai: Derive::default(),
                 };
                 if let Err(err) = walk_validated(&bytes, &mut deriver) {
                     // Unreachable: trace payloads are validated on receipt.
@@ -86,7 +89,12 @@ impl Processor for AgentMetrics {
                 }
                 deriver.finish();
             }
-            Payload::Metrics(req) => self.families.resource_metrics(req, now, &self.agents),
+            Payload::Metrics(req) => {
+                if let Some(genai) = &self.families.genai {
+                    genai.note_senders(req);
+                }
+                self.families.resource_metrics(req, now, &self.agents)
+            }
             Payload::Logs(req) => {
                 req.resource_logs.iter().for_each(|rl| self.families.seen(rl.resource.as_ref(), now, &self.agents));
                 super::security_events::count(&self.families.security_events, req);
@@ -132,8 +140,10 @@ struct Deriver<'a, 'p> {
     charges: Vec<LlmCharge<'a>>,
     /// The resource's string attributes, when some budget filters on them.
     resource_strings: Vec<(&'a str, &'a str)>,
-    /// Prices looked up in this batch, by (provider, model, requested model).
+    /// Prices looked up in this batch, by (provider, model, response model).
     prices: Vec<PriceMemo<'a>>,
+    /// Which GenAI histograms to derive for the resource being walked.
+    genai: Derive,
 }
 
 /// An LLM call's cost waiting to be charged with the rest of its resource's.
@@ -171,6 +181,7 @@ impl<'a> ValidatedVisitor<'a> for Deriver<'a, '_> {
         self.resource_decoded = None;
         let (service, instance) = instance_raw(resource);
         self.m.families.agent_last_seen.set(&[service, instance], self.now);
+        self.genai = self.m.families.genai.as_ref().map_or(Derive::default(), |g| g.derive_for(service));
         self.agent = Some(((service, instance), Activity::default()));
     }
 
@@ -235,6 +246,11 @@ impl<'a> Deriver<'a, '_> {
                 if let Some(error) = tool.error {
                     u.tool_errors.push(([tool.name, error], 1.0));
                 }
+                if let Some(secs) = secs
+                    && self.genai.includes(gen_ai_names::EXECUTE_TOOL_DURATION)
+                {
+                    u.genai.tool_duration.push(([tool.name, tool.error.unwrap_or("")], secs, trace));
+                }
             }
             AgentEvent::Llm(call) => {
                 let cost = self.llm(&call, secs, trace);
@@ -264,6 +280,17 @@ impl<'a> Deriver<'a, '_> {
                 let status = if wf.error.is_some() { "failed" } else { "completed" };
                 if let Some(secs) = secs {
                     self.updates.workflow_duration.push(([wf.name, status], secs, trace));
+                    let (name, observations) = match wf.kind {
+                        WorkflowKind::Agent => {
+                            (gen_ai_names::INVOKE_AGENT_DURATION, &mut self.updates.genai.agent_duration)
+                        }
+                        WorkflowKind::Workflow => {
+                            (gen_ai_names::WORKFLOW_DURATION, &mut self.updates.genai.workflow_duration)
+                        }
+                    };
+                    if self.genai.includes(name) {
+                        observations.push(([wf.name, wf.error.unwrap_or("")], secs, trace));
+                    }
                 }
                 let root = Root {
                     name: wf.name.to_owned(),
@@ -362,6 +389,20 @@ impl<'a> Deriver<'a, '_> {
         }
         if call.invalid_tokens {
             u.llm_invalid_usage.push((labels, 1.0));
+        }
+        let genai = [call.operation, call.provider, call.model];
+        if let Some(secs) = secs
+            && self.genai.includes(gen_ai_names::CLIENT_OPERATION_DURATION)
+        {
+            let [op, provider, model] = genai;
+            u.genai.operation_duration.push(([op, provider, model, call.error.unwrap_or("")], secs, trace));
+        }
+        if call.has_usage && self.genai.includes(gen_ai_names::CLIENT_TOKEN_USAGE) {
+            let [op, provider, model] = genai;
+            let t = &call.tokens;
+            for (kind, n) in [("input", t.input), ("output", t.output)] {
+                u.genai.token_usage.push(([op, provider, model, kind], n as f64, trace));
+            }
         }
         let t = &call.tokens;
         let by_type = [

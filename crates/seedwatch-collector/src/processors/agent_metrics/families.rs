@@ -5,6 +5,7 @@ use std::sync::Arc;
 use seedwatch_semconv::metric_names as names;
 
 use super::Namespaced;
+use super::genai_metrics::{GenAiMetrics, GenAiMetricsMode, GenAiUpdates};
 use crate::derived_metrics::{CounterFamily, GaugeFamily, HistogramFamily, Increment, Observation};
 
 /// Upper bounds of `{ns}_request_duration_seconds` (agents' HTTP server spans).
@@ -32,11 +33,14 @@ pub(super) struct Families {
     pub cpu_usage: Arc<GaugeFamily>,
     pub active_analyses: Arc<GaugeFamily>,
     pub security_events: Arc<CounterFamily>,
+    /// The GenAI conventions' histograms, unless switched off.
+    pub genai: Option<GenAiMetrics>,
 }
 
 impl Families {
-    pub(super) fn register(r: &Namespaced<'_>) -> Self {
+    pub(super) fn register(r: &Namespaced<'_>, genai: GenAiMetricsMode) -> Self {
         Families {
+            genai: GenAiMetrics::register(genai, r.registry, r.limits),
             tool_executions: r.counter(names::TOOL_EXECUTIONS, "Tool executions", &["tool_name"]),
             tool_errors: r.counter(names::TOOL_ERRORS, "Tool executions that failed", &["tool_name", "error_type"]),
             tool_duration: r.histogram(
@@ -126,6 +130,7 @@ pub(super) struct Updates<'a> {
     pub workflow_duration: Vec<Observation<'a, 2>>,
     pub requests: Vec<Increment<'a, 2>>,
     pub request_duration: Vec<Observation<'a, 0>>,
+    pub genai: GenAiUpdates<'a>,
 }
 
 impl Updates<'_> {
@@ -145,5 +150,8 @@ impl Updates<'_> {
         f.workflow_duration.observe_all(&self.workflow_duration);
         f.requests.inc_all(&self.requests);
         f.request_duration.observe_all(&self.request_duration);
+        if let Some(genai) = &f.genai {
+            self.genai.apply(genai);
+        }
     }
 }

@@ -6,11 +6,14 @@
 //! Spans are the single source of these series. Agents that also send the GenAI client
 //! metrics (`gen_ai.client.token.usage`, `gen_ai.client.operation.duration`) are not double
 //! counted: those metrics pass through to exporters untouched and never feed `modelseed_*`.
+//! The conventions' histograms themselves are derived from spans too (`genai_metrics`), for
+//! the services that do not send them.
 
 mod budgets;
 mod config;
 mod derive;
 mod families;
+mod genai_metrics;
 mod pricing;
 pub(super) mod resources;
 mod rollup;
@@ -53,7 +56,7 @@ impl BuildProcessor for Parsed {
         };
         let derived = ctx.derived.clone();
         let ns = Namespaced { registry: &derived, namespace: &self.config.namespace, limits };
-        let families = Families::register(&ns);
+        let families = Families::register(&ns, self.config.genai_metrics);
         let rollup_metrics = rollup::RollupMetrics {
             workflow_cost: ns.histogram(
                 seedwatch_semconv::metric_names::WORKFLOW_COST,

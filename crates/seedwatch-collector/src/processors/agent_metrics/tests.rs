@@ -756,3 +756,87 @@ async fn an_agents_own_health_checks_and_memory_feed_its_state() {
     assert_eq!(a.state, crate::agents::HealthState::Degraded, "memory over 1000 bytes: {a:?}");
     assert_eq!(a.memory_bytes, Some(5000.0));
 }
+
+#[test]
+fn genai_histograms_from_spans_except_those_a_service_sends_itself() {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};
+    let spans = || {
+        vec![
+            span(
+                "chat gpt-4o",
+                &[
+                    ("gen_ai.operation.name", S("chat")),
+                    ("gen_ai.provider.name", S("openai")),
+                    ("gen_ai.request.model", S("gpt-4o")),
+                    ("gen_ai.usage.input_tokens", I(1200)),
+                    ("gen_ai.usage.output_tokens", I(300)),
+                ],
+                1500,
+                false,
+            ),
+            span(
+                "ChatCompletion",
+                &[("openinference.span.kind", S("EMBEDDING")), ("embedding.model_name", S("e3"))],
+                30,
+                true,
+            ),
+            span(
+                "execute_tool run_fba",
+                &[("gen_ai.operation.name", S("execute_tool")), ("gen_ai.tool.name", S("run_fba"))],
+                200,
+                false,
+            ),
+            span(
+                "invoke_agent",
+                &[("gen_ai.operation.name", S("invoke_agent")), ("gen_ai.agent.name", S("modelseed"))],
+                3000,
+                false,
+            ),
+        ]
+    };
+    let sends_own = Payload::Metrics(ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: resource("modelseed-agent", "a-1"),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric { name: "gen_ai.client.operation.duration".into(), ..Default::default() }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    });
+    let text = run_payloads("{}", vec![traces(spans())]);
+    let op = "gen_ai_client_operation_duration_seconds";
+    let chat = "gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"openai\",gen_ai_request_model=\"gpt-4o\"";
+    assert_eq!(value(&text, &format!("{op}_count{{{chat},error_type=\"\"}}")), 1.0, "{text}");
+    assert_eq!(
+        value(&text, &format!("{op}_bucket{{{chat},error_type=\"\",le=\"1.28\"}}")),
+        0.0,
+        "the conventions' buckets"
+    );
+    assert_eq!(value(&text, &format!("{op}_bucket{{{chat},error_type=\"\",le=\"2.56\"}}")), 1.0);
+    let embeddings =
+        "gen_ai_operation_name=\"embeddings\",gen_ai_provider_name=\"unknown\",gen_ai_request_model=\"e3\"";
+    assert_eq!(value(&text, &format!("{op}_count{{{embeddings},error_type=\"_OTHER\"}}")), 1.0);
+    let tokens = "gen_ai_client_token_usage";
+    assert_eq!(value(&text, &format!("{tokens}_sum{{{chat},gen_ai_token_type=\"input\"}}")), 1200.0);
+    assert_eq!(value(&text, &format!("{tokens}_sum{{{chat},gen_ai_token_type=\"output\"}}")), 300.0);
+    assert_eq!(
+        value(&text, "gen_ai_execute_tool_duration_seconds_sum{gen_ai_tool_name=\"run_fba\",error_type=\"\"}"),
+        0.2
+    );
+    assert_eq!(
+        value(&text, "gen_ai_invoke_agent_duration_seconds_sum{gen_ai_agent_name=\"modelseed\",error_type=\"\"}"),
+        3.0
+    );
+
+    // The service sends its own operation durations: only the others are derived for it.
+    let text = run_payloads("{}", vec![sends_own.clone(), traces(spans())]);
+    assert!(!text.contains(&format!("{op}_count{{")), "{text}");
+    assert_eq!(value(&text, &format!("{tokens}_count{{{chat},gen_ai_token_type=\"input\"}}")), 1.0);
+    // `always` derives whatever the service sends; `off` registers nothing.
+    let text = run_payloads("genai_metrics: always", vec![sends_own, traces(spans())]);
+    assert_eq!(value(&text, &format!("{op}_count{{{chat},error_type=\"\"}}")), 1.0);
+    let text = run_payloads("genai_metrics: off", vec![traces(spans())]);
+    assert!(!text.contains("gen_ai_"), "{text}");
+}
