@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need (Debian packages
 # for the real Prometheus and Alertmanager and openssl for test certificates, a Python venv
-# with the OpenTelemetry SDK, Rotel and kubernetes-validate), then runs format and lint
-# checks, the Rust unit and integration tests, and the end-to-end tests against real peers
-# on loopback ports.
+# with the OpenTelemetry SDK, Rotel and kubernetes-validate, one venv per GenAI
+# instrumentation library and the Vercel AI SDK from npm), then runs format and lint checks,
+# the Rust unit and integration tests, and the end-to-end tests against real peers on
+# loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,7 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v mkfifo >/dev/null 2>&1 || missing+=(coreutils)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # test certificates (tests/e2e/certs.py)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)     # the Vercel AI SDK (tests/genai/vercel-ai)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
@@ -30,6 +32,27 @@ step "python environment (.venv-tests)"
 [ -x .venv-tests/bin/python ] || python3 -m venv .venv-tests
 .venv-tests/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
 
+step "GenAI instrumentation libraries (tests/genai: a venv each, pinned whole; npm ci)"
+# They pin different versions of `openai` and the OpenTelemetry SDK, hence a venv each. Made
+# side by side in the background while the Rust checks run; waited for before the e2e tests.
+genai_log=$(mktemp)
+(
+  pids=()
+  for lib in openllmetry openinference openlit pydantic-ai; do
+    (
+      [ -x ".venv-genai-$lib/bin/python" ] || python3 -m venv ".venv-genai-$lib"
+      ".venv-genai-$lib/bin/pip" install -q --disable-pip-version-check -r "tests/genai/$lib.txt"
+    ) &
+    pids+=($!)
+  done
+  (cd tests/genai/vercel-ai && npm ci --no-audit --no-fund --loglevel=error) &
+  pids+=($!)
+  status=0
+  for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+  exit $status
+) >"$genai_log" 2>&1 &
+genai_pid=$!
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -38,6 +61,12 @@ cargo clippy --locked --all-targets -- -D warnings
 
 step "rust tests"
 cargo test --locked --workspace
+
+if ! wait "$genai_pid"; then
+  cat "$genai_log"
+  echo "installing the GenAI instrumentation libraries failed" >&2
+  exit 1
+fi
 
 step "end-to-end tests (release builds, as shipped)"
 cargo build --release --locked --bin seedwatch --bin seedwatch-loadgen --bin seedwatch-demo-agent
