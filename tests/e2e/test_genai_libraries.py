@@ -129,3 +129,13 @@ def test_a_real_instrumentation_library_is_counted_exactly(library, collector, t
     assert {mdl: v for (_, mdl), v in series(m, "modelseed_llm_cost_unknown_total").items()} == dict(unknown)
     tools = {name: v for (name,), v in series(m, "modelseed_tool_executions_total").items()}
     assert tools == TOOLS.get(library, {})
+    # The conventions' histograms, derived from the same spans (these libraries send no metrics).
+    durations = series(m, "gen_ai_client_operation_duration_seconds_count")
+    assert sum(durations.values()) == sum(requests.values()), durations
+    assert {mdl for (_, _, mdl, _) in durations} == set(requests)
+    usage = series(m, "gen_ai_client_token_usage_sum")
+    assert sum(v for (_, _, _, kind), v in usage.items() if kind == "input") == sum(
+        v for (_, kind), v in tokens.items() if kind == "input"
+    )
+    tool_durations = series(m, "gen_ai_execute_tool_duration_seconds_count")
+    assert {name: v for (name, _), v in tool_durations.items()} == TOOLS.get(library, {})

@@ -100,7 +100,8 @@ def test_promql_answers_equal_what_was_sent(collector, tmp_path):
         assert prom.scalar('modelseed_tool_errors_total{tool_name="run_metabolic_fba",error_type="SolverError"}') == 1
         assert prom.scalar("sum(modelseed_tool_duration_seconds_count)") == len(TOOL_SPANS)
         assert prom.scalar('modelseed_llm_errors_total{provider="openai",error_type="RateLimitError"}') == 1
-        assert prom.scalar('modelseed_llm_requests_total{provider="openai",model="gpt-4o"}') == 2
+        # Two successes (answered by gpt-4o-2024-08-06) and the rate-limited call: one series.
+        assert prom.scalar('modelseed_llm_requests_total{provider="openai",model="gpt-4o"}') == 3
         assert prom.scalar('modelseed_llm_cost_unknown_total{provider="openai",model="gpt-99"}') == 1
         tokens = {r["metric"]["type"]: float(r["value"][1]) for r in prom.query("sum by (type) (modelseed_llm_tokens_total)")}
         assert tokens == {
