@@ -97,7 +97,7 @@ def test_a_real_instrumentation_library_is_counted_exactly(library, collector, t
         # tests/run.sh always installs them: outside it, say what is missing instead of passing.
         pytest.fail(f"{library} is not installed: run ./tests/run.sh (it makes .venv-genai-* and tests/genai/vercel-ai)")
     fake = FakeOpenAI(free_port()).start()
-    c = collector("processors:\n  agent_metrics: {}\n")
+    c = collector("processors:\n  agent_metrics: {genai_metrics: auto}\n")
     try:
         dump = tmp_path / f"{library}.jsonl"
         env = {**os.environ, "OTEL_SDK_DISABLED": "false"}

@@ -17,7 +17,10 @@ use seedwatch_loadgen::traffic::{Dialect, TrafficConfig, request};
 
 fn bench(c: &mut Criterion) {
     let factory = REGISTRY.iter().find(|f| f.kind == "agent_metrics").unwrap();
-    let processor = (factory.parse)(serde_norway::from_str("{}").unwrap()).unwrap().build(&mut BuildContext::default());
+    // SEEDWATCH_BENCH_CONFIG: the processor's config (default `{}`, as shipped), for A/B runs.
+    let config = std::env::var("SEEDWATCH_BENCH_CONFIG").unwrap_or_else(|_| "{}".to_owned());
+    let processor =
+        (factory.parse)(serde_norway::from_str(&config).unwrap()).unwrap().build(&mut BuildContext::default());
     // The load generator's traffic: 10 traces × (workflow root + 6 tools + 3 LLM calls), mixed dialects.
     let cfg = TrafficConfig { dialect: Dialect::Mixed, services: 50, error_rate: 0.05, traces_per_request: 10 };
     let encoded = Bytes::from(request(&cfg, 1).encode_to_vec());

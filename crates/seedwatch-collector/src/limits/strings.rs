@@ -84,16 +84,19 @@ impl Truncations {
 /// `value` if it fits in `max` bytes, else its longest prefix (at a character boundary) that
 /// leaves room for `…#` and 8 hex digits of the whole value's hash; at most `max` bytes.
 /// Two values that differ anywhere stay distinct (up to a 32-bit hash collision).
+#[inline]
 pub fn capped(value: &str, max: usize) -> Cow<'_, str> {
-    if value.len() <= max {
-        return Cow::Borrowed(value);
-    }
+    if value.len() <= max { Cow::Borrowed(value) } else { Cow::Owned(cut(value, max)) }
+}
+
+#[cold]
+fn cut(value: &str, max: usize) -> String {
     let mut end = max.saturating_sub(MARKER_BYTES);
     while !value.is_char_boundary(end) {
         end -= 1;
     }
     let hash = xxh3_64(value.as_bytes()) as u32;
-    Cow::Owned(format!("{}…#{hash:08x}", &value[..end]))
+    format!("{}…#{hash:08x}", &value[..end])
 }
 
 /// The configured cap with the counters it reports to; cheap to clone.

@@ -35,7 +35,7 @@ pub struct AgentMetricsConfig {
     #[serde(default)]
     pub budgets: BudgetsConfig,
     /// The GenAI conventions' histograms from spans: `auto` (for each service, those it does
-    /// not send itself), `always` or `off`.
+    /// not send itself), `always` or `off` (the default; see [`GenAiMetricsMode`]).
     #[serde(default)]
     pub genai_metrics: GenAiMetricsMode,
 }

@@ -9,13 +9,12 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use prost::Message;
-use seedwatch_semconv::metric_names::gen_ai as gen_ai_names;
 use seedwatch_semconv::metric_names::token_type;
 use seedwatch_semconv::pricing::{Price, PricingTable};
 use seedwatch_semconv::{AgentEvent, AttrValue, Fact, LlmCall, SpanFacts, SpanInfo, WorkflowKind, classify};
 
 use super::families::{Families, Updates};
-use super::genai_metrics::Derive;
+use super::genai_metrics::{Derive, Histogram};
 use super::pricing::LivePricing;
 use super::resources::instance_raw;
 use super::rollup::{Contribution, Rollup, Root, Totals};
@@ -247,7 +246,7 @@ impl<'a> Deriver<'a, '_> {
                     u.tool_errors.push(([tool.name, error], 1.0));
                 }
                 if let Some(secs) = secs
-                    && self.genai.includes(gen_ai_names::EXECUTE_TOOL_DURATION)
+                    && self.genai.includes(Histogram::EXECUTE_TOOL_DURATION)
                 {
                     u.genai.tool_duration.push(([tool.name, tool.error.unwrap_or("")], secs, trace));
                 }
@@ -282,10 +281,10 @@ impl<'a> Deriver<'a, '_> {
                     self.updates.workflow_duration.push(([wf.name, status], secs, trace));
                     let (name, observations) = match wf.kind {
                         WorkflowKind::Agent => {
-                            (gen_ai_names::INVOKE_AGENT_DURATION, &mut self.updates.genai.agent_duration)
+                            (Histogram::INVOKE_AGENT_DURATION, &mut self.updates.genai.agent_duration)
                         }
                         WorkflowKind::Workflow => {
-                            (gen_ai_names::WORKFLOW_DURATION, &mut self.updates.genai.workflow_duration)
+                            (Histogram::WORKFLOW_DURATION, &mut self.updates.genai.workflow_duration)
                         }
                     };
                     if self.genai.includes(name) {
@@ -392,12 +391,12 @@ impl<'a> Deriver<'a, '_> {
         }
         let genai = [call.operation, call.provider, call.model];
         if let Some(secs) = secs
-            && self.genai.includes(gen_ai_names::CLIENT_OPERATION_DURATION)
+            && self.genai.includes(Histogram::OPERATION_DURATION)
         {
             let [op, provider, model] = genai;
             u.genai.operation_duration.push(([op, provider, model, call.error.unwrap_or("")], secs, trace));
         }
-        if call.has_usage && self.genai.includes(gen_ai_names::CLIENT_TOKEN_USAGE) {
+        if call.has_usage && self.genai.includes(Histogram::TOKEN_USAGE) {
             let [op, provider, model] = genai;
             let t = &call.tokens;
             for (kind, n) in [("input", t.input), ("output", t.output)] {

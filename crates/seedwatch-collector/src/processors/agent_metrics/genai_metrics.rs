@@ -19,16 +19,19 @@ use serde::Deserialize;
 use super::resources::instance;
 use crate::derived_metrics::{DerivedRegistry, HistogramFamily, Observation, SeriesLimits};
 
-/// Whether the GenAI histograms are derived from spans.
+/// Whether the GenAI histograms are derived from spans. Off by default: they cost about as
+/// much again as the rest of the span derivation (criterion `agent_metrics_process`: 49.0 µs
+/// against 35.2 µs per 100 load-generator spans), which would cost the collector about a
+/// sixth of its throughput; switch them on where conventions-based dashboards need them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GenAiMetricsMode {
     /// For every service, except the histograms a service sends itself.
-    #[default]
     Auto,
     /// For every service, whatever it sends.
     Always,
     /// Never (the histograms are not registered).
+    #[default]
     Off,
 }
 
@@ -62,6 +65,7 @@ impl GenAiMetrics {
         let duration = |name: &str, help: &str, labels: &'static [&'static str]| {
             registry.histogram(&names::prometheus_name(name), help, labels, &names::DURATION_BUCKETS, limits)
         };
+        debug_assert_eq!(bit(names::WORKFLOW_DURATION), Some(Histogram::WORKFLOW_DURATION.0));
         Some(GenAiMetrics {
             mode,
             operation_duration: duration(
@@ -141,10 +145,23 @@ impl GenAiMetrics {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Derive(u8);
 
+/// One of the histograms, as its bit (the order of [`names::ALL`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Histogram(u8);
+
+impl Histogram {
+    pub(super) const OPERATION_DURATION: Histogram = Histogram(1);
+    pub(super) const TOKEN_USAGE: Histogram = Histogram(1 << 1);
+    pub(super) const EXECUTE_TOOL_DURATION: Histogram = Histogram(1 << 2);
+    pub(super) const INVOKE_AGENT_DURATION: Histogram = Histogram(1 << 3);
+    pub(super) const WORKFLOW_DURATION: Histogram = Histogram(1 << 4);
+}
+
 impl Derive {
-    /// Whether the histogram `name` (one of [`names::ALL`]) is derived.
-    pub(super) fn includes(self, name: &str) -> bool {
-        bit(name).is_some_and(|b| self.0 & b != 0)
+    /// Whether the histogram is derived (a bit test: this runs per span).
+    #[inline]
+    pub(super) fn includes(self, h: Histogram) -> bool {
+        self.0 & h.0 != 0
     }
 }
 

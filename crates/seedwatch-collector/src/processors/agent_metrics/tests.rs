@@ -805,7 +805,8 @@ fn genai_histograms_from_spans_except_those_a_service_sends_itself() {
             ..Default::default()
         }],
     });
-    let text = run_payloads("{}", vec![traces(spans())]);
+    assert!(!run_payloads("{}", vec![traces(spans())]).contains("gen_ai_"), "off by default");
+    let text = run_payloads("genai_metrics: auto", vec![traces(spans())]);
     let op = "gen_ai_client_operation_duration_seconds";
     let chat = "gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"openai\",gen_ai_request_model=\"gpt-4o\"";
     assert_eq!(value(&text, &format!("{op}_count{{{chat},error_type=\"\"}}")), 1.0, "{text}");
@@ -831,10 +832,10 @@ fn genai_histograms_from_spans_except_those_a_service_sends_itself() {
     );
 
     // The service sends its own operation durations: only the others are derived for it.
-    let text = run_payloads("{}", vec![sends_own.clone(), traces(spans())]);
+    let text = run_payloads("genai_metrics: auto", vec![sends_own.clone(), traces(spans())]);
     assert!(!text.contains(&format!("{op}_count{{")), "{text}");
     assert_eq!(value(&text, &format!("{tokens}_count{{{chat},gen_ai_token_type=\"input\"}}")), 1.0);
-    // `always` derives whatever the service sends; `off` registers nothing.
+    // `always` derives whatever the service sends; `off` (the default) registers nothing.
     let text = run_payloads("genai_metrics: always", vec![sends_own, traces(spans())]);
     assert_eq!(value(&text, &format!("{op}_count{{{chat},error_type=\"\"}}")), 1.0);
     let text = run_payloads("genai_metrics: off", vec![traces(spans())]);
