@@ -42,6 +42,22 @@ def _directives(text: str) -> tuple[dict[str, int], int | None]:
     return usage, int(fail.group(1)) if fail else None
 
 
+def _reply(h, status: int, payload: bytes, content_type: str = "application/json", headers: dict | None = None):
+    """Writes one whole answer on the handler `h`."""
+    h.send_response(status)
+    h.send_header("content-type", content_type)
+    h.send_header("content-length", str(len(payload)))
+    for name, value in (headers or {}).items():
+        h.send_header(name, value)
+    h.end_headers()
+    h.wfile.write(payload)
+
+
+def _counts(usage: dict[str, int]) -> tuple[int, int, int, int]:
+    """Input, output, cached and reasoning tokens asked for, with defaults."""
+    return usage.get("in", 20), usage.get("out", 5), usage.get("cached", 0), usage.get("reasoning", 0)
+
+
 def _text_of(content) -> str:
     if isinstance(content, str):
         return content
@@ -86,12 +102,8 @@ class FakeOpenAI:
                 else:
                     self._send(404, json.dumps({"error": {"message": f"no route {self.path}"}}).encode())
 
-            def _send(self, status: int, body: bytes, content_type: str = "application/json"):
-                self.send_response(status)
-                self.send_header("content-type", content_type)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+            def _send(self, status: int, body: bytes):
+                _reply(self, status, body)
 
         self.handler = Handler
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
@@ -121,14 +133,7 @@ class FakeOpenAI:
             }
         }
         self.record(kind=kind, model=model, status=status)
-        h.send_response(status)
-        h.send_header("content-type", "application/json")
-        payload = json.dumps(body).encode()
-        h.send_header("content-length", str(len(payload)))
-        if status == 429:
-            h.send_header("retry-after", "0")
-        h.end_headers()
-        h.wfile.write(payload)
+        _reply(h, status, json.dumps(body).encode(), headers={"retry-after": "0"} if status == 429 else None)
 
     def chat(self, h, request: dict):
         model = request.get("model", "")
@@ -144,8 +149,7 @@ class FakeOpenAI:
         if tools and not has_tool_result:
             name = tools[0]["function"]["name"]
             tool_call = {"id": "call_1", "type": "function", "function": {"name": name, "arguments": "{}"}}
-        u_in, u_out = usage.get("in", 20), usage.get("out", 5)
-        cached, reasoning = usage.get("cached", 0), usage.get("reasoning", 0)
+        u_in, u_out, cached, reasoning = _counts(usage)
         body_usage = {
             "prompt_tokens": u_in,
             "completion_tokens": u_out,
@@ -186,12 +190,7 @@ class FakeOpenAI:
                 ],
                 "usage": body_usage,
             }
-            payload = json.dumps(body).encode()
-            h.send_response(200)
-            h.send_header("content-type", "application/json")
-            h.send_header("content-length", str(len(payload)))
-            h.end_headers()
-            h.wfile.write(payload)
+            _reply(h, 200, json.dumps(body).encode())
             return
         include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
         chunks = []
@@ -209,11 +208,7 @@ class FakeOpenAI:
         if include_usage:
             chunks.append({**base, "choices": [], "usage": body_usage})
         payload = b"".join(f"data: {json.dumps(c)}\n\n".encode() for c in chunks) + b"data: [DONE]\n\n"
-        h.send_response(200)
-        h.send_header("content-type", "text/event-stream")
-        h.send_header("content-length", str(len(payload)))
-        h.end_headers()
-        h.wfile.write(payload)
+        _reply(h, 200, payload, "text/event-stream")
 
     def embeddings(self, h, request: dict):
         model = request.get("model", "")
@@ -231,12 +226,7 @@ class FakeOpenAI:
             "model": model,
             "usage": {"prompt_tokens": u_in, "total_tokens": u_in},
         }
-        payload = json.dumps(body).encode()
-        h.send_response(200)
-        h.send_header("content-type", "application/json")
-        h.send_header("content-length", str(len(payload)))
-        h.end_headers()
-        h.wfile.write(payload)
+        _reply(h, 200, json.dumps(body).encode())
 
     def responses(self, h, request: dict):
         model = request.get("model", "")
@@ -247,8 +237,7 @@ class FakeOpenAI:
         if fail:
             return self.fail(h, fail, model, "responses")
         answered_by = DATED.get(model, model)
-        u_in, u_out = usage.get("in", 20), usage.get("out", 5)
-        cached, reasoning = usage.get("cached", 0), usage.get("reasoning", 0)
+        u_in, u_out, cached, reasoning = _counts(usage)
         self.record(kind="responses", model=model, answered_by=answered_by, status=200, input=u_in, output=u_out,
                     cached=cached, reasoning=reasoning, stream=False, tool_call=None)
         body = {
@@ -277,12 +266,7 @@ class FakeOpenAI:
                 "total_tokens": u_in + u_out,
             },
         }
-        payload = json.dumps(body).encode()
-        h.send_response(200)
-        h.send_header("content-type", "application/json")
-        h.send_header("content-length", str(len(payload)))
-        h.end_headers()
-        h.wfile.write(payload)
+        _reply(h, 200, json.dumps(body).encode())
 
 
 if __name__ == "__main__":

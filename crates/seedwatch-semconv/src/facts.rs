@@ -68,13 +68,6 @@ pub enum Count {
     Invalid,
 }
 
-impl Count {
-    /// The first present count of two (the preferred name first).
-    pub fn or(self, other: Count) -> Count {
-        if self == Count::Absent { other } else { self }
-    }
-}
-
 /// A value taken from the most preferred of the attributes that feed one fact: `from` is 0
 /// while unset, else the rank (position in the fact's key list) plus one.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

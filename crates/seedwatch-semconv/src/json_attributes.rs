@@ -33,21 +33,8 @@ pub(crate) struct LangfuseUsage {
 /// with `prompt_tokens_details`) already includes them.
 pub(crate) fn langfuse_usage(json: &str) -> Option<LangfuseUsage> {
     let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json).ok()?;
-    let get = |keys: &[&str]| -> Count {
-        keys.iter().find_map(|k| map.get(*k)).map_or(Count::Absent, |v| match v.as_i64() {
-            Some(n) if (0..=crate::facts::MAX_TOKENS).contains(&n) => Count::Valid(n as u64),
-            _ => Count::Invalid,
-        })
-    };
-    let detail = |outer: &str, inner: &str| -> Count {
-        match map.get(outer).and_then(|d| d.get(inner)) {
-            None => Count::Absent,
-            Some(v) => match v.as_i64() {
-                Some(n) if (0..=crate::facts::MAX_TOKENS).contains(&n) => Count::Valid(n as u64),
-                _ => Count::Invalid,
-            },
-        }
-    };
+    let get = |keys: &[&str]| keys.iter().find_map(|k| map.get(*k)).map_or(Count::Absent, count_of);
+    let detail = |outer: &str, inner: &str| map.get(outer).and_then(|d| d.get(inner)).map_or(Count::Absent, count_of);
     if map.contains_key("prompt_tokens") {
         return Some(LangfuseUsage {
             input: get(&["prompt_tokens"]),
@@ -75,6 +62,14 @@ pub(crate) fn langfuse_usage(json: &str) -> Option<LangfuseUsage> {
         cache_write,
         reasoning: get(&["output_reasoning_tokens", "output_reasoning", "reasoning_tokens"]),
     })
+}
+
+/// A token count given as a JSON value: a plausible integer, else invalid.
+fn count_of(v: &serde_json::Value) -> Count {
+    match v.as_i64() {
+        Some(n) if (0..=crate::facts::MAX_TOKENS).contains(&n) => Count::Valid(n as u64),
+        _ => Count::Invalid,
+    }
 }
 
 /// The `total` of Langfuse's cost details, else the sum of its parts.

@@ -66,20 +66,6 @@ pub mod gen_ai {
     pub const INVOKE_AGENT_DURATION: &str = "gen_ai.invoke_agent.duration";
     /// `gen_ai.workflow.duration`: one workflow, seconds.
     pub const WORKFLOW_DURATION: &str = "gen_ai.workflow.duration";
-    /// Every one of the above, in the order of [`bit`].
-    pub const ALL: [&str; 5] = [
-        CLIENT_OPERATION_DURATION,
-        CLIENT_TOKEN_USAGE,
-        EXECUTE_TOOL_DURATION,
-        INVOKE_AGENT_DURATION,
-        WORKFLOW_DURATION,
-    ];
-
-    /// A bit per histogram of [`ALL`], for sets of them; `None` for other names.
-    pub fn bit(name: &str) -> Option<u8> {
-        ALL.iter().position(|n| *n == name).map(|i| 1 << i)
-    }
-
     /// The conventions' explicit bucket advice for durations, seconds.
     pub const DURATION_BUCKETS: [f64; 14] =
         [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];

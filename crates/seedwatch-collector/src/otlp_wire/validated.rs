@@ -7,6 +7,7 @@
 //! or visits what it could read.
 
 use seedwatch_semconv::AttrValue;
+use seedwatch_semconv::attributes::otel;
 
 use super::reader::{Reader, Wire, WireError};
 use super::traces::SpanRef;
@@ -112,6 +113,14 @@ fn span<'a>(buf: &'a [u8], v: &mut impl ValidatedVisitor<'a>) -> Result<(), Wire
 }
 
 fn attribute<'a>(buf: &'a [u8], v: &mut impl ValidatedVisitor<'a>) -> Result<(), WireError> {
+    if let (key, Some(value)) = key_value(buf)? {
+        v.span_attribute(key, value);
+    }
+    Ok(())
+}
+
+/// The key and scalar value of an encoded `KeyValue`.
+fn key_value(buf: &[u8]) -> Result<(&[u8], Option<RawValue<'_>>), WireError> {
     let (mut key, mut value) = (&[][..], None);
     let mut r = Reader::new(buf);
     while !r.is_empty() {
@@ -122,10 +131,7 @@ fn attribute<'a>(buf: &'a [u8], v: &mut impl ValidatedVisitor<'a>) -> Result<(),
             _ => r.skip(wire, field, super::reader::RECURSION_LIMIT)?,
         }
     }
-    if let Some(value) = value {
-        v.span_attribute(key, value);
-    }
-    Ok(())
+    Ok((key, value))
 }
 
 /// The scalar in an `AnyValue` (the last value field wins, as in prost's oneof merge).
@@ -172,21 +178,12 @@ fn exception_of_event(event: &[u8]) -> Option<&str> {
         let (field, wire) = r.key().ok()?;
         match (field, wire) {
             // Event.name
-            (2, Wire::Len) => is_exception = r.len_delimited().ok()? == b"exception",
+            (2, Wire::Len) => is_exception = r.len_delimited().ok()? == otel::EXCEPTION_EVENT.as_bytes(),
             // Event.attributes
             (3, Wire::Len) => {
-                let attribute = r.len_delimited().ok()?;
-                let mut key_value = (&[][..], None);
-                let mut a = Reader::new(attribute);
-                while !a.is_empty() {
-                    let (f, w) = a.key().ok()?;
-                    match (f, w) {
-                        (1, Wire::Len) => key_value.0 = a.len_delimited().ok()?,
-                        (2, Wire::Len) => key_value.1 = any_value(a.len_delimited().ok()?).ok()?,
-                        _ => a.skip(w, f, super::reader::RECURSION_LIMIT).ok()?,
-                    }
-                }
-                if let (b"exception.type", Some(RawValue::Str(t))) = key_value {
+                if let (key, Some(RawValue::Str(t))) = key_value(r.len_delimited().ok()?).ok()?
+                    && key == otel::EXCEPTION_TYPE.as_bytes()
+                {
                     exception_type = std::str::from_utf8(t).ok();
                 }
             }

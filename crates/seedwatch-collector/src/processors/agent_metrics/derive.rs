@@ -389,21 +389,19 @@ impl<'a> Deriver<'a, '_> {
         if call.invalid_tokens {
             u.llm_invalid_usage.push((labels, 1.0));
         }
-        let genai = [call.operation, call.provider, call.model];
+        let t = &call.tokens;
+        let (op, provider, model) = (call.operation, call.provider, call.model);
         if let Some(secs) = secs
             && self.genai.includes(Histogram::OPERATION_DURATION)
         {
-            let [op, provider, model] = genai;
             u.genai.operation_duration.push(([op, provider, model, call.error.unwrap_or("")], secs, trace));
         }
         if call.has_usage && self.genai.includes(Histogram::TOKEN_USAGE) {
-            let [op, provider, model] = genai;
-            let t = &call.tokens;
-            for (kind, n) in [("input", t.input), ("output", t.output)] {
+            // The conventions' `gen_ai.token.type` values are the contract's `input` / `output`.
+            for (kind, n) in [(token_type::INPUT, t.input), (token_type::OUTPUT, t.output)] {
                 u.genai.token_usage.push(([op, provider, model, kind], n as f64, trace));
             }
         }
-        let t = &call.tokens;
         let by_type = [
             (token_type::INPUT, t.input),
             (token_type::OUTPUT, t.output),

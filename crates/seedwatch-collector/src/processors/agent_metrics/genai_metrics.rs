@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use seedwatch_semconv::metric_names::gen_ai::{self as names, bit};
+use seedwatch_semconv::metric_names::gen_ai as names;
 use serde::Deserialize;
 
 use super::resources::instance;
@@ -53,8 +53,22 @@ pub(super) struct GenAiMetrics {
     any_sender: AtomicBool,
 }
 
+/// Each histogram's OTLP metric name with its bit: the one place the two are paired.
+const HISTOGRAMS: [(&str, Histogram); 5] = [
+    (names::CLIENT_OPERATION_DURATION, Histogram::OPERATION_DURATION),
+    (names::CLIENT_TOKEN_USAGE, Histogram::TOKEN_USAGE),
+    (names::EXECUTE_TOOL_DURATION, Histogram::EXECUTE_TOOL_DURATION),
+    (names::INVOKE_AGENT_DURATION, Histogram::INVOKE_AGENT_DURATION),
+    (names::WORKFLOW_DURATION, Histogram::WORKFLOW_DURATION),
+];
+
 /// Every histogram's bit.
-const ALL: u8 = (1 << names::ALL.len()) - 1;
+const ALL: u8 = (1 << HISTOGRAMS.len()) - 1;
+
+/// The bit of the histogram an OTLP metric named `name` is, if it is one.
+fn bit(name: &str) -> Option<u8> {
+    HISTOGRAMS.iter().find(|(n, _)| *n == name).map(|(_, h)| h.0)
+}
 
 impl GenAiMetrics {
     /// Registers the histograms, unless the mode is `off`.
@@ -65,7 +79,6 @@ impl GenAiMetrics {
         let duration = |name: &str, help: &str, labels: &'static [&'static str]| {
             registry.histogram(&names::prometheus_name(name), help, labels, &names::DURATION_BUCKETS, limits)
         };
-        debug_assert_eq!(bit(names::WORKFLOW_DURATION), Some(Histogram::WORKFLOW_DURATION.0));
         Some(GenAiMetrics {
             mode,
             operation_duration: duration(
@@ -145,7 +158,7 @@ impl GenAiMetrics {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Derive(u8);
 
-/// One of the histograms, as its bit (the order of [`names::ALL`]).
+/// One of the histograms, as its bit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Histogram(u8);
 
