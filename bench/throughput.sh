@@ -19,6 +19,10 @@
 #
 #   bench/throughput.sh [duration, default 20s]
 #
+# SEEDWATCH_BASE=path/to/another/seedwatch adds a `seedwatch-base` row per protocol: that binary
+# (an earlier build, say) on the same config, for an A/B in one run; the summary gives its
+# spans per CPU-second against the seedwatch row. NO_ES=1 skips the Elasticsearch rows.
+#
 # Needs: taskset (util-linux), a release build (made here), Rotel and noida-db from PyPI
 # (installed into .venv-bench here). Reads /proc, so Linux only. Loopback ports 24317-24320,
 # 28889 and 29200.
@@ -146,6 +150,9 @@ for protocol in grpc http; do
       --otlp-http-endpoint 127.0.0.1:24318 --exporter blackhole --pid-file "$WORK/rotel.pid"
   run seedwatch "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch.yaml"
   run seedwatch+tls "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch-tls.yaml"
+  if [ -n "${SEEDWATCH_BASE:-}" ]; then
+    run seedwatch-base "$protocol" "$port" -- "$SEEDWATCH_BASE" run -c "$WORK/seedwatch.yaml"
+  fi
   if [ -z "${NO_ES:-}" ]; then
     run seedwatch+es "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch-es.yaml"
     run seedwatch+es-plain "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch-es-plain.yaml"
@@ -166,10 +173,10 @@ print()
 print("| protocol | seedwatch/Rotel spans/s | seedwatch/Rotel spans per CPU-second | seedwatch/Rotel peak RSS |")
 print("|---|---|---|---|")
 for proto in ("grpc", "http"):
-    for name in ("seedwatch", "seedwatch+es", "seedwatch+es-plain"):
+    for name in ("seedwatch", "seedwatch-base", "seedwatch+es", "seedwatch+es-plain"):
         if ("rotel", proto) in by and (name, proto) in by:
             r, s = by[("rotel", proto)], by[(name, proto)]
-            label = {"seedwatch": proto, "seedwatch+es": f"{proto}, with Elasticsearch export",
+            label = {"seedwatch": proto, "seedwatch-base": f"{proto}, SEEDWATCH_BASE", "seedwatch+es": f"{proto}, with Elasticsearch export",
                      "seedwatch+es-plain": f"{proto}, with Elasticsearch export, gzip off"}[name]
             print(f"| {label} | {s[0]/r[0]:.2f} | {s[1]/r[1]:.2f} | {s[2]/r[2]:.2f} |")
 print()
@@ -179,4 +186,11 @@ for proto in ("grpc", "http"):
     if ("seedwatch", proto) in by and ("seedwatch+tls", proto) in by:
         p, t = by[("seedwatch", proto)], by[("seedwatch+tls", proto)]
         print(f"| {proto} | {t[0]/p[0]:.2f} | {t[1]/p[1]:.2f} |")
+if ("seedwatch", "grpc") in by and any(k[0] == "seedwatch-base" for k in by):
+    print()
+    print("| protocol | seedwatch / SEEDWATCH_BASE spans per CPU-second |")
+    print("|---|---|")
+    for proto in ("grpc", "http"):
+        if ("seedwatch", proto) in by and ("seedwatch-base", proto) in by:
+            print(f"| {proto} | {by[('seedwatch', proto)][1] / by[('seedwatch-base', proto)][1]:.2f} |")
 PY
