@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerting::AlertCenter;
 use crate::config::Settings;
+use crate::dashboard::Dashboard;
 use crate::derived_metrics::DerivedRegistry;
 use crate::health::{ComponentKind, ComponentStatus, Health};
 use crate::limits::{MemoryLimiter, StringCap};
@@ -107,8 +108,11 @@ impl RunningCollector {
         let health = Arc::new(Health::new(queues.clone()));
         health.watch(memory.clone(), listeners.clone());
         let strings = StringCap::new(config.limits.max_string_bytes);
-        let mut build =
-            BuildContext { derived: Arc::new(DerivedRegistry::with_strings(strings)), ..Default::default() };
+        let mut build = BuildContext {
+            derived: Arc::new(DerivedRegistry::with_strings(strings)),
+            recent_workflows: if config.ui.enabled { config.ui.recent_workflows } else { 0 },
+            ..Default::default()
+        };
         let alerts = AlertCenter::start(config.alerting.clone(), &build.derived)?;
         build.alerts = Some(alerts.clone());
         let topology = Topology::start(
@@ -127,6 +131,13 @@ impl RunningCollector {
         }
         if let Some(logs) = build.logs.clone() {
             alerts.attach_logs(logs);
+        }
+        let dashboard = config
+            .ui
+            .enabled
+            .then(|| Dashboard::new(config.ui.clone(), build.dashboard.take(), Some(alerts.clone()), &build.derived));
+        if let Some(dashboard) = &dashboard {
+            tokio::spawn(dashboard.clone().run());
         }
         tokio::spawn(resend_alerts(alerts));
 
@@ -178,7 +189,11 @@ impl RunningCollector {
             admin.open_paths.clone(),
             admin.hosts_allowed(),
         );
-        let mut admin_routes = guarded(admin_router(admin_state), guard);
+        let mut admin_routes = admin_router(admin_state);
+        if let Some(dashboard) = dashboard {
+            admin_routes = admin_routes.merge(crate::dashboard::routes(dashboard));
+        }
+        let mut admin_routes = guarded(admin_routes, guard);
         if !admin.cors_allowed_origins.is_empty() {
             let origins = admin.cors_allowed_origins.iter().filter_map(|o| o.parse().ok()).collect::<Vec<_>>();
             let cors = tower_http::cors::CorsLayer::new()
@@ -206,6 +221,10 @@ impl RunningCollector {
             health.clone(),
         ));
         tracing::info!(grpc = ?grpc_addr, http = ?http_addr, admin = %admin_addr, "seedwatch collector started");
+        if config.ui.enabled {
+            let scheme = if security.tls.is_some() && config.admin.tls { "https" } else { "http" };
+            tracing::info!(url = %format!("{scheme}://{admin_addr}/"), "dashboard");
+        }
         Ok(RunningCollector { grpc_addr, http_addr, admin_addr, health, shutdown, done })
     }
 

@@ -11,6 +11,7 @@ pub mod app;
 pub mod budgets;
 pub mod clock;
 pub mod config;
+pub mod dashboard;
 pub mod derived_metrics;
 pub mod exporters;
 pub mod health;

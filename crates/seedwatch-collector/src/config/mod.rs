@@ -22,6 +22,7 @@ pub use env::Lookup;
 pub use error::{ConfigError, Problem, join_path};
 
 use crate::alerting::AlertingConfig;
+use crate::dashboard::UiConfig;
 use crate::exporters::{self, ExporterSpec};
 use crate::limits::LimitsConfig;
 use crate::pipeline::PipelineConfig;
@@ -58,6 +59,8 @@ struct RawConfig {
     limits: Value,
     #[serde(default)]
     security: Value,
+    #[serde(default)]
+    ui: Value,
 }
 
 /// The core sections of the config file.
@@ -77,6 +80,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// TLS, credentials and rate limits.
     pub security: SecurityConfig,
+    /// The built-in dashboard.
+    pub ui: UiConfig,
 }
 
 /// Deserializes one top-level section (absent or empty means its defaults) and, if that
@@ -230,6 +235,7 @@ impl Settings {
             service: section(raw.service, "service", validate_service, &mut problems),
             limits: section(raw.limits, "limits", validate_limits, &mut problems),
             security: section(raw.security, "security", SecurityConfig::validate, &mut problems),
+            ui: section(raw.ui, "ui", validate_ui, &mut problems),
         };
         let processor_map = component_map(raw.processors, "processors", &mut problems);
         let exporter_map = component_map(raw.exporters, "exporters", &mut problems);
@@ -285,6 +291,12 @@ fn validate_service(service: &ServiceConfig, problems: &mut Vec<Problem>) {
     let mut own = Vec::new();
     service.validate(&mut own);
     problems.extend(own.into_iter().map(|p| p.under("service")));
+}
+
+fn validate_ui(ui: &UiConfig, problems: &mut Vec<Problem>) {
+    let mut own = Vec::new();
+    ui.validate(&mut own);
+    problems.extend(own.into_iter().map(|p| p.under("ui")));
 }
 
 fn validate_limits(limits: &LimitsConfig, problems: &mut Vec<Problem>) {

@@ -78,6 +78,11 @@ impl CounterFamily {
         self.series.lock().unwrap_or_else(|p| p.into_inner()).get(labels).copied()
     }
 
+    /// Every series' label values and value.
+    pub fn snapshot(&self) -> Vec<(Vec<String>, f64)> {
+        self.series.lock().unwrap_or_else(|p| p.into_inner()).snapshot(|v| *v)
+    }
+
     pub(super) fn encode(&self, out: &mut String, format: ExpositionFormat) -> (String, u64, usize) {
         let mut s = self.series.lock().unwrap_or_else(|p| p.into_inner());
         s.expire(Instant::now());
@@ -269,6 +274,17 @@ impl HistogramFamily {
     /// (count, sum) for `labels`, if that series exists.
     pub fn get(&self, labels: &[&str]) -> Option<(u64, f64)> {
         self.series.lock().unwrap_or_else(|p| p.into_inner()).get(labels).map(|h| (h.count, h.sum))
+    }
+
+    /// The upper bounds of the buckets (the last bucket, +Inf, has none).
+    pub fn bounds(&self) -> &[f64] {
+        &self.bounds
+    }
+
+    /// Every series' label values and per-bucket counts (not cumulative; one more than
+    /// [`bounds`](Self::bounds), the last for +Inf).
+    pub fn snapshot(&self) -> Vec<(Vec<String>, Vec<u64>)> {
+        self.series.lock().unwrap_or_else(|p| p.into_inner()).snapshot(|h| h.counts.clone())
     }
 
     pub(super) fn encode(&self, out: &mut String, format: ExpositionFormat) -> (String, u64, usize) {

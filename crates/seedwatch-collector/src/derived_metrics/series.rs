@@ -90,6 +90,11 @@ impl<V> Series<V> {
         all
     }
 
+    /// Every series' label values with `value` of it, unordered.
+    pub(super) fn snapshot<T>(&self, value: impl Fn(&V) -> T) -> Vec<(Vec<String>, T)> {
+        self.map.iter().map(|(k, e)| (k.values().map(str::to_owned).collect(), value(&e.value))).collect()
+    }
+
     pub(super) fn len(&self) -> usize {
         self.map.len()
     }

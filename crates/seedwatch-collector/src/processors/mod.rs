@@ -48,6 +48,10 @@ pub struct BuildContext {
     pub alerts: Option<Arc<crate::alerting::AlertCenter>>,
     /// LLM cost budgets, when a processor keeps them (read by the admin API).
     pub budgets: Option<Arc<crate::budgets::Budgets>>,
+    /// What the dashboard reads, from the processor that keeps it.
+    pub dashboard: Option<crate::dashboard::Sources>,
+    /// Workflows the dashboard's table keeps (`ui.recent_workflows`).
+    pub recent_workflows: usize,
     /// What could not be set up; the collector refuses to start with any.
     pub errors: Vec<String>,
 }

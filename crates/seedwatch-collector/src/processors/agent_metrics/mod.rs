@@ -29,6 +29,7 @@ use self::families::Families;
 use super::{BuildContext, BuildProcessor, Processor, ProcessorFactory};
 use crate::agents::{AgentTracker, HealthState, TrackerMetrics};
 use crate::config::{Problem, parse_section};
+use crate::dashboard::{RecentWorkflows, Sources};
 use crate::derived_metrics::{CounterFamily, DerivedRegistry, GaugeFamily, HistogramFamily, SeriesLimits};
 use crate::pipeline::Signal;
 
@@ -78,11 +79,13 @@ impl BuildProcessor for Parsed {
                 limits,
             ),
         };
+        let recent = Arc::new(RecentWorkflows::new(ctx.recent_workflows));
         let rollup = rollup::Rollup::new(
             self.config.workflows.clone(),
             rollup_metrics,
             ctx.logs.clone(),
             ctx.derived.strings().clone(),
+            recent.clone(),
         );
         let agents = Arc::new(AgentTracker::new(
             self.config.health.clone(),
@@ -93,6 +96,19 @@ impl BuildProcessor for Parsed {
         ));
         ctx.agents = Some(agents.clone());
         let budgets = budgets::build(&self.config.budgets, &ns, ctx);
+        ctx.dashboard = Some(Sources {
+            tool_executions: families.tool_executions.clone(),
+            tool_errors: families.tool_errors.clone(),
+            tool_duration: families.tool_duration.clone(),
+            llm_requests: families.llm_requests.clone(),
+            llm_errors: families.llm_errors.clone(),
+            llm_tokens: families.llm_tokens.clone(),
+            llm_cost: families.llm_cost.clone(),
+            requests: families.requests.clone(),
+            agents: agents.clone(),
+            budgets: ctx.budgets.clone(),
+            workflows: recent,
+        });
         Arc::new(AgentMetrics::new(
             families,
             pricing::LivePricing::new(&self.config.pricing, self.table.clone()),

@@ -19,6 +19,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use seedwatch_semconv::Tokens;
 
 use super::config::WorkflowConfig;
+use crate::dashboard::{RecentWorkflows, WorkflowRow};
 use crate::derived_metrics::{CounterFamily, GaugeFamily, HistogramFamily};
 use crate::limits::{StringCap, StringKind};
 use crate::own_logs::{attribute, resource_logs};
@@ -132,6 +133,8 @@ pub(super) struct Rollup {
     metrics: RollupMetrics,
     emitter: Option<LogEmitter>,
     strings: StringCap,
+    /// The newest closed workflows, for the dashboard.
+    recent: Arc<RecentWorkflows>,
 }
 
 fn trace_key(trace_id: &[u8]) -> Option<[u8; 16]> {
@@ -144,8 +147,9 @@ impl Rollup {
         metrics: RollupMetrics,
         emitter: Option<LogEmitter>,
         strings: StringCap,
+        recent: Arc<RecentWorkflows>,
     ) -> Self {
-        Rollup { config, state: Mutex::new(State::default()), metrics, emitter, strings }
+        Rollup { config, state: Mutex::new(State::default()), metrics, emitter, strings, recent }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -259,6 +263,7 @@ impl Rollup {
         for (trace_id, pending) in closed {
             let Some((root, resource)) = pending.root else { continue };
             self.metrics.workflow_cost.observe(&[&root.name], pending.totals.cost, Some(&trace_id));
+            self.recent.push(row(&trace_id, &root, resource.as_ref(), &pending.totals));
             if self.config.summaries && self.emitter.is_some() {
                 records.push(summary(&trace_id, &root, resource, &pending.totals));
             }
@@ -300,6 +305,33 @@ fn bounded_resource(resource: Resource, strings: &StringCap) -> Resource {
         strings.truncations().count(StringKind::Resource);
     }
     Resource { attributes, ..Default::default() }
+}
+
+/// The dashboard's row for a closed workflow.
+fn row(trace_id: &[u8; 16], root: &Root, resource: Option<&Resource>, t: &Totals) -> WorkflowRow {
+    let resource_string = |key: &str| {
+        resource?.attributes.iter().find(|kv| kv.key == key).and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::StringValue(s) => Some(s.clone()),
+            _ => None,
+        })
+    };
+    WorkflowRow {
+        trace_id: hex::encode(trace_id),
+        workflow_type: root.name.clone(),
+        workflow_id: root.id.clone(),
+        status: if root.failed { "failed" } else { "completed" },
+        service: resource_string("service.name"),
+        instance: resource_string("service.instance.id"),
+        ended_at: root.end_ns as f64 / 1e9,
+        duration_seconds: root.end_ns.saturating_sub(root.start_ns) as f64 / 1e9,
+        cost_usd: t.cost,
+        cost_complete: t.unpriced_llm_calls == 0,
+        tokens: t.tokens.input + t.tokens.output,
+        tool_calls: t.tool_calls,
+        tool_errors: t.tool_errors,
+        llm_calls: t.llm_calls,
+        llm_errors: t.llm_errors,
+    }
 }
 
 fn int(key: &str, v: u64) -> KeyValue {
