@@ -53,16 +53,23 @@ impl RecentWorkflows {
         RecentWorkflows { rows: Mutex::new(VecDeque::with_capacity(capacity.min(1024))), capacity }
     }
 
-    /// Adds a closed workflow, dropping the oldest when full.
-    pub fn push(&self, row: WorkflowRow) {
+    /// How many workflows are kept.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Adds closed workflows, oldest first, dropping the oldest held when full.
+    pub fn extend(&self, new: impl IntoIterator<Item = WorkflowRow>) {
         if self.capacity == 0 {
             return;
         }
         let mut rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
-        if rows.len() == self.capacity {
-            rows.pop_back();
+        for row in new {
+            if rows.len() == self.capacity {
+                rows.pop_back();
+            }
+            rows.push_front(row);
         }
-        rows.push_front(row);
     }
 
     /// The newest `limit` workflows, newest first.

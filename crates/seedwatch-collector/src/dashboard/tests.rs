@@ -121,25 +121,23 @@ fn config_errors_name_the_key_and_the_fix() {
 #[test]
 fn recent_workflows_keep_the_newest_first_and_stay_bounded() {
     let recent = RecentWorkflows::new(3);
-    for i in 0..5 {
-        recent.push(WorkflowRow {
-            trace_id: format!("{i:032x}"),
-            workflow_type: "model_analysis".into(),
-            workflow_id: None,
-            status: "completed",
-            service: None,
-            instance: None,
-            ended_at: i as f64,
-            duration_seconds: 1.0,
-            cost_usd: 0.0,
-            cost_complete: true,
-            tokens: 0,
-            tool_calls: 0,
-            tool_errors: 0,
-            llm_calls: 0,
-            llm_errors: 0,
-        });
-    }
+    recent.extend((0..5).map(|i| WorkflowRow {
+        trace_id: format!("{i:032x}"),
+        workflow_type: "model_analysis".into(),
+        workflow_id: None,
+        status: "completed",
+        service: None,
+        instance: None,
+        ended_at: i as f64,
+        duration_seconds: 1.0,
+        cost_usd: 0.0,
+        cost_complete: true,
+        tokens: 0,
+        tool_calls: 0,
+        tool_errors: 0,
+        llm_calls: 0,
+        llm_errors: 0,
+    }));
     let ended: Vec<f64> = recent.newest(10).iter().map(|r| r.ended_at).collect();
     assert_eq!(ended, [4.0, 3.0, 2.0]);
 }

@@ -260,14 +260,21 @@ impl Rollup {
 
     fn close(&self, closed: Vec<([u8; 16], Pending)>) {
         let mut records = Vec::new();
-        for (trace_id, pending) in closed {
+        // Only the newest of a batch can stay in the dashboard's table: rows for the others
+        // would be built to be dropped at once.
+        let rows_from = closed.len().saturating_sub(self.recent.capacity());
+        let mut rows = Vec::new();
+        for (i, (trace_id, pending)) in closed.into_iter().enumerate() {
             let Some((root, resource)) = pending.root else { continue };
             self.metrics.workflow_cost.observe(&[&root.name], pending.totals.cost, Some(&trace_id));
-            self.recent.push(row(&trace_id, &root, resource.as_ref(), &pending.totals));
+            if i >= rows_from {
+                rows.push(row(&trace_id, &root, resource.as_ref(), &pending.totals));
+            }
             if self.config.summaries && self.emitter.is_some() {
                 records.push(summary(&trace_id, &root, resource, &pending.totals));
             }
         }
+        self.recent.extend(rows);
         if records.is_empty() {
             return;
         }
