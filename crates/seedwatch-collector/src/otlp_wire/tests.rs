@@ -8,9 +8,11 @@ use seedwatch_semconv::AttrValue;
 
 use super::*;
 
-/// A visitor that wants nothing: validation only.
+/// A visitor that wants nothing: validation only (attributes checked, not handed over).
 struct Validate;
-impl TraceVisitor<'_> for Validate {}
+impl TraceVisitor<'_> for Validate {
+    const WANTS_ATTRIBUTES: bool = false;
+}
 
 fn samples() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
@@ -93,6 +95,8 @@ fn agree(bytes: &[u8]) {
     let mut validating = Visits::default();
     let ours = walk_request(bytes, &mut validating);
     assert_eq!(ours.is_ok(), prost_ok, "walker {ours:?} vs prost ok={prost_ok} on {bytes:02x?}");
+    let checking = walk_request(bytes, &mut Validate);
+    assert_eq!(checking.is_ok(), prost_ok, "checking walk {checking:?} vs prost ok={prost_ok} on {bytes:02x?}");
     let mut second = Visits::default();
     let again = walk_validated(bytes, &mut second);
     for visit in &second.events {
@@ -397,4 +401,27 @@ fn reading_whole_records_never_panics_on_damaged_bytes() {
         let _ = each_log(&b, |_, l| seen += touch(l.body) + l.attributes().count());
     }
     assert!(seen > 0, "the damaged requests were read at least in part");
+}
+
+#[test]
+fn the_checking_walk_accepts_non_ascii_utf8_and_refuses_what_is_not_utf8() {
+    let cfg = TrafficConfig { dialect: Dialect::GenAi, services: 1, error_rate: 0.0, traces_per_request: 1 };
+    let mut req = request(&cfg, 1);
+    let span = &mut req.resource_spans[0].scope_spans[0].spans[0];
+    span.attributes.push(KeyValue {
+        key: "modéle".into(),
+        value: Some(AnyValue { value: Some(any_value::Value::StringValue("µ-model ✓ é".into())) }),
+        ..Default::default()
+    });
+    let good = req.encode_to_vec();
+    walk_request(&good, &mut Validate).expect("non-ASCII UTF-8 is valid");
+    agree(&good);
+    // "é" (c3 a9) made into c3 28: not UTF-8, in a key and then in a value.
+    let at = good.windows(2).position(|w| w == [0xc3, 0xa9]).expect("the key's é");
+    for position in [at, good.windows(2).rposition(|w| w == [0xc3, 0xa9]).expect("the value's é")] {
+        let mut bad = good.clone();
+        bad[position + 1] = 0x28;
+        assert!(walk_request(&bad, &mut Validate).is_err());
+        agree(&bad);
+    }
 }

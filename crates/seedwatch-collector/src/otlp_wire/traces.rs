@@ -4,7 +4,7 @@
 
 use seedwatch_semconv::AttrValue;
 
-use super::reader::{Reader, Wire, WireError, bytes, expect, message, string, varint};
+use super::reader::{Reader, Wire, WireError, bytes, check_string, expect, message, string, varint};
 
 /// The fixed part of a span.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,6 +32,9 @@ pub struct SpanRef<'a> {
 
 /// Receives what the walk finds, in wire order within each span.
 pub trait TraceVisitor<'a> {
+    /// Whether [`span_attribute`](Self::span_attribute) is wanted; a visitor that only counts
+    /// spans says no, and the walk then only checks attributes (cheaper: no `&str` is made).
+    const WANTS_ATTRIBUTES: bool = true;
     /// The resource (encoded `Resource`) of the spans that follow, if the request has one.
     fn resource(&mut self, _resource: Option<&'a [u8]>) {}
     /// One scalar attribute of the span being walked (arrays, maps and bytes are skipped).
@@ -73,7 +76,7 @@ fn resource_spans<'a>(buf: &'a [u8], depth: u32, v: &mut impl TraceVisitor<'a>) 
         match field {
             1 => resource_message(message(&mut r, wire, depth)?, depth - 1)?,
             2 => scope_spans(message(&mut r, wire, depth)?, depth - 1, v)?,
-            3 => drop(string(&mut r, wire)?),
+            3 => check_string(&mut r, wire)?,
             _ => r.skip(wire, field, depth)?,
         }
     }
@@ -86,7 +89,7 @@ pub fn resource_message(buf: &[u8], depth: u32) -> Result<(), WireError> {
     while !r.is_empty() {
         let (field, wire) = r.key()?;
         match field {
-            1 => key_value(message(&mut r, wire, depth)?, depth - 1, &mut |_, _| {})?,
+            1 => check_key_value(message(&mut r, wire, depth)?, depth - 1)?,
             2 => drop(varint(&mut r, wire)?),
             3 => entity_ref(message(&mut r, wire, depth)?, depth - 1)?,
             _ => r.skip(wire, field, depth)?,
@@ -100,7 +103,7 @@ fn entity_ref(buf: &[u8], depth: u32) -> Result<(), WireError> {
     while !r.is_empty() {
         let (field, wire) = r.key()?;
         match field {
-            1..=4 => drop(string(&mut r, wire)?),
+            1..=4 => check_string(&mut r, wire)?,
             _ => r.skip(wire, field, depth)?,
         }
     }
@@ -114,7 +117,7 @@ fn scope_spans<'a>(buf: &'a [u8], depth: u32, v: &mut impl TraceVisitor<'a>) -> 
         match field {
             1 => scope(message(&mut r, wire, depth)?, depth - 1)?,
             2 => span(message(&mut r, wire, depth)?, depth - 1, v)?,
-            3 => drop(string(&mut r, wire)?),
+            3 => check_string(&mut r, wire)?,
             _ => r.skip(wire, field, depth)?,
         }
     }
@@ -126,8 +129,8 @@ fn scope(buf: &[u8], depth: u32) -> Result<(), WireError> {
     while !r.is_empty() {
         let (field, wire) = r.key()?;
         match field {
-            1 | 2 => drop(string(&mut r, wire)?),
-            3 => key_value(message(&mut r, wire, depth)?, depth - 1, &mut |_, _| {})?,
+            1 | 2 => check_string(&mut r, wire)?,
+            3 => check_key_value(message(&mut r, wire, depth)?, depth - 1)?,
             4 => drop(varint(&mut r, wire)?),
             _ => r.skip(wire, field, depth)?,
         }
@@ -135,7 +138,7 @@ fn scope(buf: &[u8], depth: u32) -> Result<(), WireError> {
     Ok(())
 }
 
-fn span<'a>(buf: &'a [u8], depth: u32, v: &mut impl TraceVisitor<'a>) -> Result<(), WireError> {
+fn span<'a, V: TraceVisitor<'a>>(buf: &'a [u8], depth: u32, v: &mut V) -> Result<(), WireError> {
     let mut s = SpanRef { encoded: buf, ..SpanRef::default() };
     let mut r = Reader::new(buf);
     while !r.is_empty() {
@@ -143,7 +146,7 @@ fn span<'a>(buf: &'a [u8], depth: u32, v: &mut impl TraceVisitor<'a>) -> Result<
         match field {
             1 => s.trace_id = bytes(&mut r, wire)?,
             2 => s.span_id = bytes(&mut r, wire)?,
-            3 => drop(string(&mut r, wire)?),
+            3 => check_string(&mut r, wire)?,
             4 => s.parent_span_id = bytes(&mut r, wire)?,
             5 => s.name = string(&mut r, wire)?,
             6 => s.kind = varint(&mut r, wire)? as i32,
@@ -155,7 +158,10 @@ fn span<'a>(buf: &'a [u8], depth: u32, v: &mut impl TraceVisitor<'a>) -> Result<
                 expect(wire, Wire::Fixed64)?;
                 s.end_time_unix_nano = r.fixed64()?;
             }
-            9 => key_value(message(&mut r, wire, depth)?, depth - 1, &mut |k, val| v.span_attribute(k, val))?,
+            9 if V::WANTS_ATTRIBUTES => {
+                key_value(message(&mut r, wire, depth)?, depth - 1, &mut |k, val| v.span_attribute(k, val))?
+            }
+            9 => check_key_value(message(&mut r, wire, depth)?, depth - 1)?,
             10 | 12 | 14 => drop(varint(&mut r, wire)?),
             11 => event(message(&mut r, wire, depth)?, depth - 1)?,
             13 => link(message(&mut r, wire, depth)?, depth - 1)?,
@@ -180,8 +186,8 @@ fn event(buf: &[u8], depth: u32) -> Result<(), WireError> {
                 expect(wire, Wire::Fixed64)?;
                 r.fixed64()?;
             }
-            2 => drop(string(&mut r, wire)?),
-            3 => key_value(message(&mut r, wire, depth)?, depth - 1, &mut |_, _| {})?,
+            2 => check_string(&mut r, wire)?,
+            3 => check_key_value(message(&mut r, wire, depth)?, depth - 1)?,
             4 => drop(varint(&mut r, wire)?),
             _ => r.skip(wire, field, depth)?,
         }
@@ -195,8 +201,8 @@ fn link(buf: &[u8], depth: u32) -> Result<(), WireError> {
         let (field, wire) = r.key()?;
         match field {
             1 | 2 => drop(bytes(&mut r, wire)?),
-            3 => drop(string(&mut r, wire)?),
-            4 => key_value(message(&mut r, wire, depth)?, depth - 1, &mut |_, _| {})?,
+            3 => check_string(&mut r, wire)?,
+            4 => check_key_value(message(&mut r, wire, depth)?, depth - 1)?,
             5 => drop(varint(&mut r, wire)?),
             6 => {
                 expect(wire, Wire::Fixed32)?;
@@ -214,7 +220,7 @@ fn status(buf: &[u8], depth: u32) -> Result<i32, WireError> {
     while !r.is_empty() {
         let (field, wire) = r.key()?;
         match field {
-            2 => drop(string(&mut r, wire)?),
+            2 => check_string(&mut r, wire)?,
             3 => code = varint(&mut r, wire)? as i32,
             _ => r.skip(wire, field, depth)?,
         }
@@ -241,6 +247,41 @@ pub fn key_value<'a>(
     }
     if let Some(value) = value {
         visit(key, value);
+    }
+    Ok(())
+}
+
+/// Validates a `KeyValue` without handing anything over.
+fn check_key_value(buf: &[u8], depth: u32) -> Result<(), WireError> {
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => check_string(&mut r, wire)?,
+            2 => check_any_value(message(&mut r, wire, depth)?, depth - 1)?,
+            3 => drop(varint(&mut r, wire)?),
+            _ => r.skip(wire, field, depth)?,
+        }
+    }
+    Ok(())
+}
+
+/// Validates an `AnyValue` without handing anything over.
+fn check_any_value(buf: &[u8], depth: u32) -> Result<(), WireError> {
+    let mut r = Reader::new(buf);
+    while !r.is_empty() {
+        let (field, wire) = r.key()?;
+        match field {
+            1 => check_string(&mut r, wire)?,
+            2 | 3 | 8 => drop(varint(&mut r, wire)?),
+            4 => {
+                expect(wire, Wire::Fixed64)?;
+                r.fixed64()?;
+            }
+            5 | 6 => values(message(&mut r, wire, depth)?, depth - 1, field == 6)?,
+            7 => drop(bytes(&mut r, wire)?),
+            _ => r.skip(wire, field, depth)?,
+        }
     }
     Ok(())
 }
@@ -288,8 +329,8 @@ fn values(buf: &[u8], depth: u32, key_values: bool) -> Result<(), WireError> {
     while !r.is_empty() {
         let (field, wire) = r.key()?;
         match field {
-            1 if key_values => key_value(message(&mut r, wire, depth)?, depth - 1, &mut |_, _| {})?,
-            1 => drop(any_value(message(&mut r, wire, depth)?, depth - 1)?),
+            1 if key_values => check_key_value(message(&mut r, wire, depth)?, depth - 1)?,
+            1 => check_any_value(message(&mut r, wire, depth)?, depth - 1)?,
             _ => r.skip(wire, field, depth)?,
         }
     }

@@ -26,6 +26,8 @@ struct Scan {
 }
 
 impl TraceVisitor<'_> for Scan {
+    const WANTS_ATTRIBUTES: bool = false;
+
     fn span(&mut self, s: &SpanRef<'_>) {
         self.spans += 1;
         if span_ids_problem(s.trace_id, s.span_id, s.parent_span_id).is_some() {
