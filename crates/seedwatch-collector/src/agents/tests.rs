@@ -96,6 +96,13 @@ fn error_rates_memory_and_own_checks_set_the_state() {
     assert!(c[0].reasons[0].contains("database"));
     t.reported("svc", "a", "database", HealthState::Healthy, t0 + secs(73));
     assert_eq!(t.tick(t0 + secs(73))[0].to, HealthState::Healthy);
+
+    // CPU is shown, not judged; nonsense is ignored.
+    assert_eq!(t.snapshot(t0 + secs(73))[0].cpu_percent, None);
+    t.cpu("svc", "a", 37.5, t0 + secs(74));
+    t.cpu("svc", "a", f64::NAN, t0 + secs(74));
+    assert_eq!(t.snapshot(t0 + secs(74))[0].cpu_percent, Some(37.5));
+    assert!(t.tick(t0 + secs(74)).is_empty());
 }
 
 #[test]

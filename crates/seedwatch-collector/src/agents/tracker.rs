@@ -116,6 +116,7 @@ struct Agent {
     llm_calls: RateWindow,
     llm_errors: RateWindow,
     memory: Option<f64>,
+    cpu_percent: Option<f64>,
     checks: BTreeMap<Box<str>, HealthState>,
     /// Checks reported beyond `max_checks_per_agent` (ignored).
     checks_ignored: bool,
@@ -135,6 +136,7 @@ impl Agent {
             llm_calls: RateWindow::default(),
             llm_errors: RateWindow::default(),
             memory: None,
+            cpu_percent: None,
             checks: BTreeMap::new(),
             checks_ignored: false,
             state: None,
@@ -246,6 +248,13 @@ impl AgentTracker {
             agent.llm_calls.add(at, window, a.llm_calls);
             agent.llm_errors.add(at, window, a.llm_errors);
         });
+    }
+
+    /// The instance reported its CPU use, in percent of one core.
+    pub fn cpu(&self, service: &str, instance: &str, percent: f64, now: Instant) {
+        if percent.is_finite() && percent >= 0.0 {
+            self.touch(service, instance, now, |agent, _, _| agent.cpu_percent = Some(percent));
+        }
     }
 
     /// The instance reported its memory use.
@@ -389,6 +398,7 @@ impl AgentTracker {
             llm_call_rate: a.llm_calls.rate(at, window),
             llm_error_rate: a.llm_errors.rate(at, window),
             memory_bytes: a.memory,
+            cpu_percent: a.cpu_percent,
             checks: a.checks.iter().map(|(c, s)| (c.to_string(), *s)).collect(),
         }
     }

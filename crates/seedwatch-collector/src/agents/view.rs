@@ -35,6 +35,9 @@ pub struct AgentView {
     pub llm_error_rate: f64,
     /// Last reported memory, bytes.
     pub memory_bytes: Option<f64>,
+    /// Last reported CPU use, percent of one core.
+    #[serde(default)]
+    pub cpu_percent: Option<f64>,
     /// The agent's own checks and their state.
     pub checks: BTreeMap<String, HealthState>,
 }

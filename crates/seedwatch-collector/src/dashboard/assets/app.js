@@ -229,6 +229,7 @@
           el("td", {}, fmt.ago(a.last_seen)),
           el("td", { class: "wrap" }, Object.entries(a.checks).map(([k, v]) => `${k}: ${v}`).join(", ")),
           el("td", { class: "num" }, fmt.bytes(a.memory_bytes)),
+          el("td", { class: "num", "data-col": "cpu", "data-value": a.cpu_percent == null ? "" : String(a.cpu_percent) }, a.cpu_percent == null ? "–" : fmt.num(a.cpu_percent, 1) + "%"),
           el("td", { class: "num" }, fmt.num(a.tool_call_rate)),
           el("td", { class: "num" }, fmt.num(a.llm_call_rate)),
         ),

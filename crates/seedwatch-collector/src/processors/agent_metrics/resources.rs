@@ -154,8 +154,11 @@ impl Families {
                         self.memory_usage.set(&labels, value);
                         agents.memory(service, instance, value, at);
                     }
-                    Target::CpuRatio => self.cpu_usage.set(&labels, value * 100.0),
-                    Target::CpuPercent => self.cpu_usage.set(&labels, value),
+                    Target::CpuRatio | Target::CpuPercent => {
+                        let percent = if matches!(target, Target::CpuRatio) { value * 100.0 } else { value };
+                        self.cpu_usage.set(&labels, percent);
+                        agents.cpu(service, instance, percent, at);
+                    }
                     Target::ActiveAnalyses => self.active_analyses.set(&labels, value),
                 }
             }
