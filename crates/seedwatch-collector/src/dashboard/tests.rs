@@ -141,3 +141,128 @@ fn recent_workflows_keep_the_newest_first_and_stay_bounded() {
     let ended: Vec<f64> = recent.newest(10).iter().map(|r| r.ended_at).collect();
     assert_eq!(ended, [4.0, 3.0, 2.0]);
 }
+
+mod routes {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use axum::body::{Body, to_bytes};
+    use axum::http::{Request, StatusCode, header};
+    use tower::ServiceExt;
+
+    use super::super::{Dashboard, RecentWorkflows, Sources, UiConfig, routes};
+    use crate::agents::{AgentTracker, TrackerMetrics};
+    use crate::derived_metrics::{DerivedRegistry, SeriesLimits};
+
+    fn dashboard(with_sources: bool) -> (Arc<Dashboard>, Option<Sources>) {
+        let r = DerivedRegistry::default();
+        let limits = SeriesLimits { max_series: 100, ttl: Duration::from_secs(600) };
+        let metrics = TrackerMetrics {
+            up: r.gauge("up", "h", &["service", "instance"], limits),
+            state: r.gauge("state", "h", &["service", "instance", "state"], limits),
+            changes: r.counter("changes", "h", &["state"], limits),
+            forgotten: r.counter("forgotten", "h", &["reason"], limits),
+            untracked: r.counter("untracked", "h", &[], limits),
+        };
+        let agents = Arc::new(AgentTracker::new(Default::default(), metrics, None, None, r.strings().clone()));
+        let sources = Sources {
+            tool_executions: r.counter("tool_executions", "h", &["tool_name"], limits),
+            tool_errors: r.counter("tool_errors", "h", &["tool_name", "error_type"], limits),
+            tool_duration: r.histogram("tool_duration_seconds", "h", &["tool_name"], &[0.1, 1.0], limits),
+            llm_requests: r.counter("llm_requests", "h", &["provider", "model"], limits),
+            llm_errors: r.counter("llm_errors", "h", &["provider", "error_type"], limits),
+            llm_tokens: r.counter("llm_tokens", "h", &["provider", "model", "type"], limits),
+            llm_cost: r.counter("llm_cost_usd", "h", &["provider", "model"], limits),
+            requests: r.counter("requests", "h", &["method", "endpoint"], limits),
+            agents,
+            budgets: None,
+            workflows: Arc::new(RecentWorkflows::new(10)),
+        };
+        let d = Dashboard::new(UiConfig::default(), with_sources.then(|| sources.clone()), None, &r);
+        (d, Some(sources))
+    }
+
+    async fn get(d: &Arc<Dashboard>, path: &str) -> (StatusCode, String, serde_json::Value) {
+        let response = routes(d.clone())
+            .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+            .expect("response");
+        let status = response.status();
+        let ctype = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let body = to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+        (status, ctype, json)
+    }
+
+    #[tokio::test]
+    async fn the_api_answers_with_the_families_figures_and_names_wrong_parameters() {
+        let (d, sources) = dashboard(true);
+        let s = sources.expect("sources");
+        s.tool_executions.inc(&["fba"], 4.0);
+        s.tool_errors.inc(&["fba", "SolverError"], 1.0);
+        for v in [0.05, 0.05, 0.5, 0.5] {
+            s.tool_duration.observe(&["fba"], v, None);
+        }
+        s.llm_requests.inc(&["openai", "gpt-4o"], 3.0);
+        s.llm_cost.inc(&["openai", "gpt-4o"], 0.25);
+        s.llm_tokens.inc(&["openai", "gpt-4o", "input"], 100.0);
+
+        let (status, _, overview) = get(&d, "/api/v1/overview").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(overview["totals"]["tool_executions"], 4.0);
+        assert_eq!(overview["totals"]["tool_errors"], 1.0);
+        assert_eq!(overview["totals"]["llm_cost_usd"], 0.25);
+        assert_eq!(overview["totals"]["tokens"]["input"], 100.0);
+        assert_eq!(overview["totals"]["llm_errors"], 0.0);
+        assert!(overview["totals"]["llm_errors"].as_f64().is_some_and(|v| v.is_sign_positive()), "not -0");
+
+        let (status, _, tools) = get(&d, "/api/v1/tools?limit=5").await;
+        assert_eq!(status, StatusCode::OK);
+        let fba = &tools["tools"][0];
+        assert_eq!(
+            (fba["tool_name"].as_str(), fba["executions"].as_f64(), fba["errors"].as_f64()),
+            (Some("fba"), Some(4.0), Some(1.0))
+        );
+        assert_eq!(fba["p50_seconds"], 0.1, "the median falls at the first bucket's bound");
+        assert_eq!(fba["trend"].as_array().map(Vec::len), Some(360));
+
+        let (status, _, history) = get(&d, "/api/v1/history/llm_requests?range=24h").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!((history["step"].as_u64(), history["labels"][1].as_str()), (Some(300), Some("model")));
+        assert_eq!(history["series"][0]["total"], 3.0);
+
+        for (path, expected, says) in [
+            ("/api/v1/history/nope", StatusCode::NOT_FOUND, "llm_requests"),
+            ("/api/v1/history/llm_cost?range=7d", StatusCode::BAD_REQUEST, "`range`"),
+            ("/api/v1/tools?limit=0", StatusCode::BAD_REQUEST, "`limit`"),
+            ("/api/v1/workflows?page=2", StatusCode::BAD_REQUEST, "`page`"),
+        ] {
+            let (status, _, body) = get(&d, path).await;
+            assert_eq!(status, expected, "{path}");
+            assert!(body["error"].as_str().is_some_and(|e| e.contains(says)), "{path}: {body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn without_an_agent_metrics_processor_the_page_loads_and_the_api_says_why() {
+        let (d, _) = dashboard(false);
+        let (status, _, body) = get(&d, "/api/v1/overview").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body["error"].as_str().is_some_and(|e| e.contains("agent_metrics")), "{body}");
+        let response =
+            routes(d.clone()).oneshot(Request::get("/").body(Body::empty()).expect("request")).await.expect("response");
+        assert_eq!(response.status(), StatusCode::OK);
+        let csp = response.headers().get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        for (asset, ctype) in [
+            ("/assets/app.js", "text/javascript"),
+            ("/assets/uPlot.iife.min.js", "text/javascript"),
+            ("/assets/favicon.svg", "image/svg+xml"),
+        ] {
+            let (status, got, _) = get(&d, asset).await;
+            assert_eq!(status, StatusCode::OK, "{asset}");
+            assert!(got.starts_with(ctype), "{asset}: {got}");
+        }
+        assert_eq!(get(&d, "/assets/../Cargo.toml").await.0, StatusCode::NOT_FOUND);
+    }
+}
