@@ -15,13 +15,7 @@ fn tracker_alerting(
 ) -> (AgentTracker, Arc<DerivedRegistry>) {
     let registry = Arc::new(DerivedRegistry::default());
     let limits = SeriesLimits { max_series: 1000, ttl: Duration::from_secs(86_400) };
-    let metrics = TrackerMetrics {
-        up: registry.gauge("modelseed_agent_up", "up", &["service", "instance"], limits),
-        state: registry.gauge("modelseed_agent_health_state", "state", &["service", "instance", "state"], limits),
-        changes: registry.counter("seedwatch_agent_state_changes", "changes", &["state"], limits),
-        forgotten: registry.counter("seedwatch_agents_forgotten", "forgotten", &["reason"], limits),
-        untracked: registry.counter("seedwatch_agents_untracked", "untracked", &[], limits),
-    };
+    let metrics = TrackerMetrics::register(&registry, "modelseed", limits, limits);
     let strings = registry.strings().clone();
     (AgentTracker::new(config, metrics, None, alerts, strings), registry)
 }

@@ -22,7 +22,7 @@ use super::view::{AgentCounts, AgentPage, AgentView, PageRequest, Position};
 use super::window::RateWindow;
 use crate::alerting::{Alert, AlertCenter, severity};
 use crate::clock::unix_now;
-use crate::derived_metrics::{CounterFamily, GaugeFamily};
+use crate::derived_metrics::{CounterFamily, DerivedRegistry, GaugeFamily, SeriesLimits};
 use crate::limits::{StringCap, StringKind};
 use crate::processors::LogEmitter;
 
@@ -72,6 +72,45 @@ pub struct TrackerMetrics {
     pub forgotten: Arc<CounterFamily>,
     /// `seedwatch_agents_untracked_total`: instances heard from while the tracker was full.
     pub untracked: Arc<CounterFamily>,
+}
+
+impl TrackerMetrics {
+    /// Registers the series on `registry`: the per-instance ones under `namespace` with
+    /// `limits`, the collector's own counters with `meta`.
+    pub fn register(registry: &DerivedRegistry, namespace: &str, limits: SeriesLimits, meta: SeriesLimits) -> Self {
+        TrackerMetrics {
+            up: registry.gauge(
+                &format!("{namespace}_agent_up"),
+                "1 while the agent instance sends telemetry, 0 once it is down",
+                &["service", "instance"],
+                limits,
+            ),
+            state: registry.gauge(
+                &format!("{namespace}_agent_health_state"),
+                "1 for the agent instance's current health state, 0 for the others",
+                &["service", "instance", "state"],
+                limits,
+            ),
+            changes: registry.counter(
+                "seedwatch_agent_state_changes",
+                "Agent health state changes, by the state entered",
+                &["state"],
+                meta,
+            ),
+            forgotten: registry.counter(
+                "seedwatch_agents_forgotten",
+                "Agent instances forgotten: unseen for the retention period",
+                &["reason"],
+                meta,
+            ),
+            untracked: registry.counter(
+                "seedwatch_agents_untracked",
+                "Telemetry from agent instances not tracked because max_agents instances already were",
+                &[],
+                meta,
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

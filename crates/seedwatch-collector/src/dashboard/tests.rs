@@ -157,13 +157,7 @@ mod routes {
     fn dashboard(with_sources: bool) -> (Arc<Dashboard>, Option<Sources>) {
         let r = DerivedRegistry::default();
         let limits = SeriesLimits { max_series: 100, ttl: Duration::from_secs(600) };
-        let metrics = TrackerMetrics {
-            up: r.gauge("up", "h", &["service", "instance"], limits),
-            state: r.gauge("state", "h", &["service", "instance", "state"], limits),
-            changes: r.counter("changes", "h", &["state"], limits),
-            forgotten: r.counter("forgotten", "h", &["reason"], limits),
-            untracked: r.counter("untracked", "h", &[], limits),
-        };
+        let metrics = TrackerMetrics::register(&r, "modelseed", limits, limits);
         let agents = Arc::new(AgentTracker::new(Default::default(), metrics, None, None, r.strings().clone()));
         let sources = Sources {
             tool_executions: r.counter("tool_executions", "h", &["tool_name"], limits),

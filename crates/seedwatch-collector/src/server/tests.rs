@@ -102,13 +102,7 @@ async fn agents_api_lists_tracked_instances_and_says_when_none_are_tracked() {
 
     let registry = crate::derived_metrics::DerivedRegistry::default();
     let limits = crate::derived_metrics::SeriesLimits { max_series: 100, ttl: std::time::Duration::from_secs(60) };
-    let metrics = crate::agents::TrackerMetrics {
-        up: registry.gauge("up", "h", &["service", "instance"], limits),
-        state: registry.gauge("state", "h", &["service", "instance", "state"], limits),
-        changes: registry.counter("changes", "h", &["state"], limits),
-        forgotten: registry.counter("forgotten", "h", &["reason"], limits),
-        untracked: registry.counter("untracked", "h", &[], limits),
-    };
+    let metrics = crate::agents::TrackerMetrics::register(&registry, "modelseed", limits, limits);
     let strings = registry.strings().clone();
     let tracker = Arc::new(crate::agents::AgentTracker::new(Default::default(), metrics, None, None, strings));
     let now = std::time::Instant::now();

@@ -129,38 +129,8 @@ impl Parsed {
             max_series: health.max_agents.saturating_mul(HealthState::ALL.len()),
             ttl: health.retention.saturating_mul(2),
         };
-        let ns = Namespaced { registry: &ctx.derived, namespace: &self.config.namespace, limits };
         let meta = SeriesLimits { max_series: 16, ttl: self.config.cardinality.series_ttl };
-        TrackerMetrics {
-            up: ns.gauge(
-                "agent_up",
-                "1 while the agent instance sends telemetry, 0 once it is down",
-                &["service", "instance"],
-            ),
-            state: ns.gauge(
-                "agent_health_state",
-                "1 for the agent instance's current health state, 0 for the others",
-                &["service", "instance", "state"],
-            ),
-            changes: ctx.derived.counter(
-                "seedwatch_agent_state_changes",
-                "Agent health state changes, by the state entered",
-                &["state"],
-                meta,
-            ),
-            forgotten: ctx.derived.counter(
-                "seedwatch_agents_forgotten",
-                "Agent instances forgotten: unseen for the retention period",
-                &["reason"],
-                meta,
-            ),
-            untracked: ctx.derived.counter(
-                "seedwatch_agents_untracked",
-                "Telemetry from agent instances not tracked because max_agents instances already were",
-                &[],
-                meta,
-            ),
-        }
+        TrackerMetrics::register(&ctx.derived, &self.config.namespace, limits, meta)
     }
 }
 
