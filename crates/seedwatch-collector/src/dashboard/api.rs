@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::history::{COARSE, FINE, Metric, Range, Tier};
 use super::recent::WorkflowRow;
+use super::sampler::summed_by;
 use super::{Dashboard, Sources, assets};
 use crate::agents::AgentCounts;
 use crate::budgets::BudgetView;
@@ -107,20 +108,22 @@ struct Overview {
     trace_url_template: Option<String>,
 }
 
+/// A family's total (0, not -0, when it has no series).
 fn sum(family: &crate::derived_metrics::CounterFamily) -> f64 {
-    family.snapshot().iter().map(|(_, v)| v).fold(0.0, |a, b| a + b)
+    summed_by(family, |_| ()).get(&()).copied().unwrap_or(0.0)
+}
+
+/// The label value at `i` (a family's label order), empty when absent.
+fn label(i: usize) -> impl Fn(&[String]) -> String {
+    move |labels| labels.get(i).cloned().unwrap_or_default()
 }
 
 fn totals(s: &Sources) -> Totals {
-    let mut tokens = BTreeMap::new();
-    for (labels, v) in s.llm_tokens.snapshot() {
-        *tokens.entry(labels.get(2).cloned().unwrap_or_default()).or_insert(0.0) += v;
-    }
     Totals {
         llm_requests: sum(&s.llm_requests),
         llm_errors: sum(&s.llm_errors),
         llm_cost_usd: sum(&s.llm_cost),
-        tokens,
+        tokens: summed_by(&s.llm_tokens, label(2)),
         tool_executions: sum(&s.tool_executions),
         tool_errors: sum(&s.tool_errors),
         requests: sum(&s.requests),
@@ -285,10 +288,7 @@ async fn tools(State(d): State<Arc<Dashboard>>, Query(query): Query<HashMap<Stri
             Ok(v) => v,
             Err(e) => return error(StatusCode::BAD_REQUEST, e),
         };
-    let mut errors: HashMap<String, f64> = HashMap::new();
-    for (labels, v) in s.tool_errors.snapshot() {
-        *errors.entry(labels.into_iter().next().unwrap_or_default()).or_insert(0.0) += v;
-    }
+    let errors = summed_by(&s.tool_errors, label(0));
     let durations: HashMap<String, Vec<u64>> =
         s.tool_duration.snapshot().into_iter().map(|(l, c)| (l.into_iter().next().unwrap_or_default(), c)).collect();
     let mut rows: Vec<ToolRow> = s

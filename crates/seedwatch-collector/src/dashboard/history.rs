@@ -7,6 +7,7 @@
 //! moved for a day is dropped.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use serde::Serialize;
 
@@ -190,20 +191,20 @@ impl History {
     fn track(&mut self, metric: Metric, labels: &[&str], time: u64) -> Option<&mut Track> {
         // Looked up by an owned key: the sampler runs every 10 s, not on the span path.
         let key: SeriesKey = (metric, labels.iter().map(|l| Box::from(*l)).collect());
-        if !self.tracks.contains_key(&key) {
-            if self.tracks.len() >= self.max_series {
+        let held = self.tracks.len();
+        match self.tracks.entry(key) {
+            Entry::Occupied(e) => Some(e.into_mut()),
+            Entry::Vacant(_) if held >= self.max_series => {
                 self.dropped += 1;
-                return None;
+                None
             }
-            let track = Track {
+            Entry::Vacant(e) => Some(e.insert(Track {
                 fine: Ring::new(FINE, time / FINE.step),
                 coarse: Ring::new(COARSE, time / COARSE.step),
                 last_total: 0.0,
                 moved: time,
-            };
-            self.tracks.insert(key.clone(), track);
+            })),
         }
-        self.tracks.get_mut(&key)
     }
 
     /// Records a counter's total at `time`: the increase since the last sample (the whole

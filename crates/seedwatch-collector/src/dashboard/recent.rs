@@ -16,10 +16,10 @@ pub struct WorkflowRow {
     pub workflow_id: Option<String>,
     /// `completed` or `failed`.
     pub status: &'static str,
-    /// `service.name` of the agent.
-    pub service: Option<String>,
-    /// `service.instance.id` of the agent.
-    pub instance: Option<String>,
+    /// The agent's `service.name`, as the agents table names it.
+    pub service: String,
+    /// The agent's `service.instance.id` (else `host.name`), as the agents table names it.
+    pub instance: String,
     /// When it ended (Unix seconds).
     pub ended_at: f64,
     /// Root span duration in seconds.

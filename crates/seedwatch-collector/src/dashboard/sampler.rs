@@ -38,11 +38,11 @@ pub struct Sources {
     pub workflows: Arc<RecentWorkflows>,
 }
 
-/// Sums a counter family's series by the label values `keep` picks.
-fn summed_by(family: &CounterFamily, keep: impl Fn(&[String]) -> Vec<String>) -> BTreeMap<Vec<String>, f64> {
+/// Sums a counter family's series by the key `key` makes of their label values.
+pub(super) fn summed_by<K: Ord>(family: &CounterFamily, key: impl Fn(&[String]) -> K) -> BTreeMap<K, f64> {
     let mut out = BTreeMap::new();
     for (labels, value) in family.snapshot() {
-        *out.entry(keep(&labels)).or_insert(0.0) += value;
+        *out.entry(key(&labels)).or_insert(0.0) += value;
     }
     out
 }
@@ -51,13 +51,14 @@ impl Sources {
     /// Samples every charted series into `history` at `time` (Unix seconds).
     pub fn sample(&self, history: &mut History, time: u64) {
         let as_is = |l: &[String]| l.to_vec();
+        let first = |l: &[String]| l.first().cloned().into_iter().collect::<Vec<_>>();
         let counters: [(Metric, BTreeMap<Vec<String>, f64>); 7] = [
             (Metric::LlmRequests, summed_by(&self.llm_requests, as_is)),
             (Metric::LlmErrors, summed_by(&self.llm_errors, as_is)),
             (Metric::LlmTokens, summed_by(&self.llm_tokens, |l| l.get(2).cloned().into_iter().collect())),
             (Metric::LlmCost, summed_by(&self.llm_cost, as_is)),
             (Metric::ToolExecutions, summed_by(&self.tool_executions, as_is)),
-            (Metric::ToolErrors, summed_by(&self.tool_errors, |l| l.first().cloned().into_iter().collect())),
+            (Metric::ToolErrors, summed_by(&self.tool_errors, first)),
             (Metric::Requests, summed_by(&self.requests, |_| Vec::new())),
         ];
         for (metric, series) in counters {

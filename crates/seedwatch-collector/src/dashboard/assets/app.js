@@ -188,6 +188,8 @@
     return el("td", {}, a);
   }
 
+  const withFailed = (calls, failed) => `${calls}${failed ? ` (${failed} failed)` : ""}`;
+
   function renderWorkflows(w) {
     if (!w) return;
     if (w.trace_url_template) state.traceUrl = w.trace_url_template;
@@ -203,8 +205,8 @@
           el("td", { class: "num" }, fmt.secs(r.duration_seconds)),
           el("td", { class: "num" }, fmt.usd(r.cost_usd) + (r.cost_complete ? "" : " +?")),
           el("td", { class: "num" }, fmt.int(r.tokens)),
-          el("td", { class: "num" }, `${r.tool_calls}${r.tool_errors ? ` (${r.tool_errors} failed)` : ""}`),
-          el("td", { class: "num" }, `${r.llm_calls}${r.llm_errors ? ` (${r.llm_errors} failed)` : ""}`),
+          el("td", { class: "num" }, withFailed(r.tool_calls, r.tool_errors)),
+          el("td", { class: "num" }, withFailed(r.llm_calls, r.llm_errors)),
           el("td", { class: "wrap" }, [r.service, r.instance].filter(Boolean).join(" / ")),
           traceCell(r.trace_id),
         ),

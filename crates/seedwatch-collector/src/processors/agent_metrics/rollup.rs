@@ -316,19 +316,14 @@ fn bounded_resource(resource: Resource, strings: &StringCap) -> Resource {
 
 /// The dashboard's row for a closed workflow.
 fn row(trace_id: &[u8; 16], root: &Root, resource: Option<&Resource>, t: &Totals) -> WorkflowRow {
-    let resource_string = |key: &str| {
-        resource?.attributes.iter().find(|kv| kv.key == key).and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
-            any_value::Value::StringValue(s) => Some(s.clone()),
-            _ => None,
-        })
-    };
+    let (service, instance) = super::resources::instance(resource);
     WorkflowRow {
         trace_id: hex::encode(trace_id),
         workflow_type: root.name.clone(),
         workflow_id: root.id.clone(),
         status: if root.failed { "failed" } else { "completed" },
-        service: resource_string("service.name"),
-        instance: resource_string("service.instance.id"),
+        service: service.to_owned(),
+        instance: instance.to_owned(),
         ended_at: root.end_ns as f64 / 1e9,
         duration_seconds: root.end_ns.saturating_sub(root.start_ns) as f64 / 1e9,
         cost_usd: t.cost,
