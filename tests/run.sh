@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need (Debian packages
-# for the real Prometheus and Alertmanager, openssl for test certificates and Chromium for the
-# dashboard's browser tests, a Python venv
+# for the real Prometheus and Alertmanager, openssl for test certificates, Chromium for the
+# dashboard's browser tests, Redis and nginx for replicas, a Python venv
 # with the OpenTelemetry SDK, Rotel and kubernetes-validate, one venv per GenAI
 # instrumentation library and the Vercel AI SDK from npm), then runs format and lint checks,
 # the Rust unit and integration tests, and the end-to-end tests against real peers on
@@ -23,6 +23,8 @@ command -v mkfifo >/dev/null 2>&1 || missing+=(coreutils)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # test certificates (tests/e2e/certs.py)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)     # the Vercel AI SDK (tests/genai/vercel-ai)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium chromium-driver)  # the dashboard in a real browser
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)  # shared state of replicas
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)                    # the load balancer in front of them
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

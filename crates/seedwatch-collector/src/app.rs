@@ -22,6 +22,7 @@ use crate::processors::BuildContext;
 use crate::receivers::otlp::{grpc_routes, http_router};
 use crate::security::{ListenerGuard, Protocol, Role, Security, ServerTls};
 use crate::server::{AdminState, admin_router};
+use crate::shared::SharedState;
 use crate::telemetry::SelfMetrics;
 
 /// The collector could not start.
@@ -115,6 +116,11 @@ impl RunningCollector {
         };
         let alerts = AlertCenter::start(config.alerting.clone(), &build.derived)?;
         build.alerts = Some(alerts.clone());
+        if config.redis.enabled() {
+            let shared = SharedState::new(config.redis.clone(), &build.derived, Some(health.clone()))
+                .map_err(|err| StartError::Setup(vec![err.to_string()]))?;
+            build.shared = Some(shared);
+        }
         let topology = Topology::start(
             &config.pipeline,
             &processors,
@@ -131,6 +137,10 @@ impl RunningCollector {
         }
         if let Some(logs) = build.logs.clone() {
             alerts.attach_logs(logs);
+        }
+        let shared = build.shared.take();
+        if let Some(shared) = &shared {
+            shared.spawn();
         }
         let dashboard = config
             .ui
@@ -219,6 +229,7 @@ impl RunningCollector {
             stop_admin,
             admin,
             health.clone(),
+            shared,
         ));
         tracing::info!(grpc = ?grpc_addr, http = ?http_addr, admin = %admin_addr, "seedwatch collector started");
         if config.ui.enabled {
@@ -331,6 +342,7 @@ async fn shutdown_in_stages(
     stop_admin: CancellationToken,
     admin: tokio::task::JoinHandle<()>,
     health: Arc<Health>,
+    shared: Option<Arc<SharedState>>,
 ) -> DrainOutcome {
     shutdown.cancelled().await;
     let started = Instant::now();
@@ -350,6 +362,10 @@ async fn shutdown_in_stages(
         DrainOutcome::DeadlineExceeded { items_left } => {
             tracing::error!(items_left, "shutdown deadline passed with items still queued; they are lost")
         }
+    }
+    if let Some(shared) = shared {
+        // What this replica still holds of agents and workflows goes to Redis for the others.
+        let _ = tokio::task::spawn_blocking(move || shared.shutdown()).await;
     }
     stop_admin.cancel();
     let _ = admin.await;

@@ -24,4 +24,5 @@ pub mod processors;
 pub mod receivers;
 pub mod security;
 pub mod server;
+pub mod shared;
 pub mod telemetry;

@@ -29,8 +29,9 @@ mod window;
 
 pub use config::AgentHealthConfig;
 pub use state::{HealthState, Observed, evaluate};
-pub use tracker::{Activity, AgentTracker, StateChange, TrackerMetrics};
+pub use tracker::{Activity, AgentDelta, AgentTracker, SharedAgent, SharedAgentState, StateChange, TrackerMetrics};
 pub use view::{AgentCounts, AgentPage, AgentView, DEFAULT_PAGE, MAX_PAGE, PageRequest, Position};
+pub use window::RateWindow;
 
 #[cfg(test)]
 mod tests;

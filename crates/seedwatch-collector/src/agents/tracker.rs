@@ -10,8 +10,9 @@
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hashbrown::{Equivalent, HashMap};
 
@@ -25,6 +26,9 @@ use crate::clock::unix_now;
 use crate::derived_metrics::{CounterFamily, DerivedRegistry, GaugeFamily, SeriesLimits};
 use crate::limits::{StringCap, StringKind};
 use crate::processors::LogEmitter;
+
+mod sync;
+pub use sync::{AgentDelta, SharedAgent, SharedAgentState};
 
 /// How often, at most, the tracker logs that it is full.
 const FULL_WARNING_EVERY: Duration = Duration::from_secs(60);
@@ -147,7 +151,7 @@ impl Equivalent<Key> for KeyRef<'_> {
 
 #[derive(Debug)]
 struct Agent {
-    /// Since the tracker's origin.
+    /// Since the Unix epoch, by the tracker's monotonic clock.
     last_seen: Duration,
     last_seen_unix: f64,
     tool_calls: RateWindow,
@@ -163,6 +167,11 @@ struct Agent {
     state: Option<HealthState>,
     reasons: Vec<String>,
     since_unix: f64,
+    /// Shared state: activity not yet sent, by window bucket (tool calls, tool errors, LLM
+    /// calls, LLM errors).
+    unsent: Vec<(u64, [u32; 4])>,
+    /// Shared state: something besides activity changed since the last sync.
+    dirty: bool,
 }
 
 impl Agent {
@@ -181,6 +190,8 @@ impl Agent {
             state: None,
             reasons: Vec::new(),
             since_unix: wall,
+            unsent: Vec::new(),
+            dirty: true,
         }
     }
 
@@ -204,6 +215,11 @@ struct Agents {
 pub struct AgentTracker {
     config: AgentHealthConfig,
     origin: Instant,
+    /// `origin` as time since the Unix epoch: window buckets are numbered from the epoch, so
+    /// that replicas sharing state number them alike.
+    origin_unix: Duration,
+    /// State is shared with other replicas: the sync thread evaluates (see `sync`).
+    shared: AtomicBool,
     agents: Mutex<Agents>,
     metrics: TrackerMetrics,
     emitter: Option<LogEmitter>,
@@ -222,7 +238,17 @@ impl AgentTracker {
         alerts: Option<Arc<AlertCenter>>,
         strings: StringCap,
     ) -> Self {
-        AgentTracker { config, origin: Instant::now(), agents: Mutex::default(), metrics, emitter, alerts, strings }
+        AgentTracker {
+            config,
+            origin: Instant::now(),
+            origin_unix: SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default(),
+            shared: AtomicBool::new(false),
+            agents: Mutex::default(),
+            metrics,
+            emitter,
+            alerts,
+            strings,
+        }
     }
 
     /// The thresholds in use.
@@ -235,7 +261,7 @@ impl AgentTracker {
     }
 
     fn since_origin(&self, now: Instant) -> Duration {
-        now.saturating_duration_since(self.origin)
+        self.origin_unix + now.saturating_duration_since(self.origin)
     }
 
     /// Updates (creating if there is room) an instance heard from at `now`.
@@ -254,6 +280,7 @@ impl AgentTracker {
         let agent = agents.map.entry_ref(&key).or_insert_with(|| Agent::new(at, wall));
         agent.last_seen = agent.last_seen.max(at);
         agent.last_seen_unix = wall;
+        agent.dirty = true;
         f(agent, at, window);
     }
 
@@ -286,6 +313,16 @@ impl AgentTracker {
             agent.tool_errors.add(at, window, a.tool_errors);
             agent.llm_calls.add(at, window, a.llm_calls);
             agent.llm_errors.add(at, window, a.llm_errors);
+            if self.shared.load(Ordering::Relaxed) {
+                let bucket = RateWindow::bucket_number(at, window);
+                let counts = [a.tool_calls, a.tool_errors, a.llm_calls, a.llm_errors];
+                match agent.unsent.last_mut() {
+                    Some((b, c)) if *b == bucket => {
+                        c.iter_mut().zip(counts).for_each(|(c, n)| *c = c.saturating_add(n))
+                    }
+                    _ => agent.unsent.push((bucket, counts)),
+                }
+            }
         });
     }
 
@@ -335,10 +372,22 @@ impl AgentTracker {
     }
 
     /// Re-evaluates every instance at `now`, forgets those unseen for the retention period,
-    /// and returns the state changes (also emitted as log records and counted).
+    /// and returns the state changes (also emitted as log records and counted). With shared
+    /// state this does nothing: the sync thread evaluates, on every replica's observations.
     pub fn tick(&self, now: Instant) -> Vec<StateChange> {
+        if self.shared.load(Ordering::Relaxed) {
+            return Vec::new();
+        }
+        let evaluated = self.evaluate(now);
+        self.announce(&evaluated.changes, &evaluated.expired);
+        evaluated.changes
+    }
+
+    /// Re-evaluates every instance at `now` and forgets those unseen for the retention period.
+    fn evaluate(&self, now: Instant) -> Evaluated {
         let at = self.since_origin(now);
         let mut changes = Vec::new();
+        let mut entered = Vec::new();
         let expired: Vec<Key>;
         {
             let mut agents = self.lock();
@@ -371,6 +420,7 @@ impl AgentTracker {
                 agent.since_unix = unix_now();
                 self.set_series(key, state);
                 self.metrics.changes.inc(&[state.as_str()], 1.0);
+                entered.push((key.clone(), state, agent.since_unix, agent.reasons.clone()));
                 // A new instance that is healthy is not news.
                 if from.is_some() || state != HealthState::Healthy {
                     changes.push(StateChange {
@@ -384,11 +434,16 @@ impl AgentTracker {
                 }
             }
         }
+        Evaluated { changes, entered, expired }
+    }
+
+    /// Sends the alerts and log records of state changes and forgotten instances.
+    fn announce(&self, changes: &[StateChange], expired: &[Key]) {
         if let Some(alerts) = &self.alerts {
-            for c in &changes {
+            for c in changes {
                 raise_or_resolve(alerts, c);
             }
-            for key in &expired {
+            for key in expired {
                 let labels = [("scope", "agent"), ("service", &*key.service), ("instance", &*key.instance)];
                 alerts.resolve(&labels, "the instance was forgotten after the retention period");
             }
@@ -396,15 +451,14 @@ impl AgentTracker {
         if !changes.is_empty()
             && let Some(emitter) = &self.emitter
         {
-            for c in &changes {
+            for c in changes {
                 tracing::info!(service = %c.service, instance = %c.instance, from = ?c.from, to = %c.to,
                     reasons = ?c.reasons, "agent health changed");
             }
-            if !emitter.try_emit(state_change_records(&changes)) {
+            if !emitter.try_emit(state_change_records(changes)) {
                 tracing::warn!(changes = changes.len(), "agent state-change records dropped: the logs queue is full");
             }
         }
-        changes
     }
 
     fn set_series(&self, key: &Key, state: HealthState) {
@@ -492,6 +546,17 @@ impl AgentTracker {
     pub fn counts(&self) -> AgentCounts {
         Self::count(&self.lock())
     }
+}
+
+/// What one evaluation found.
+#[derive(Debug, Default)]
+struct Evaluated {
+    /// State changes worth announcing (a new healthy instance is not).
+    changes: Vec<StateChange>,
+    /// Every instance whose state changed: the state, since when, why.
+    entered: Vec<(Key, HealthState, f64, Vec<String>)>,
+    /// Instances forgotten.
+    expired: Vec<Key>,
 }
 
 /// `AgentDown` while down, `AgentUnhealthy` while unhealthy (both critical); the other is

@@ -19,6 +19,38 @@ impl RateWindow {
         (at.as_millis() / width) as u64
     }
 
+    /// The number of the bucket `at` falls in (buckets are `window / 12` wide).
+    pub fn bucket_number(at: Duration, window: Duration) -> u64 {
+        Self::bucket_of(at, window)
+    }
+
+    /// The oldest bucket still in the window ending at `at`.
+    pub fn oldest_bucket(at: Duration, window: Duration) -> u64 {
+        Self::bucket_of(at, window).saturating_sub(BUCKETS as u64 - 1)
+    }
+
+    /// Replaces the counts with `buckets` (bucket number, count).
+    pub fn replace(&mut self, buckets: impl IntoIterator<Item = (u64, u32)>) {
+        self.buckets = [(0, 0); BUCKETS];
+        for (b, n) in buckets {
+            self.add_to_bucket(b, n);
+        }
+    }
+
+    /// Adds `n` events to bucket `b` directly.
+    pub fn add_to_bucket(&mut self, b: u64, n: u32) {
+        if n == 0 {
+            return;
+        }
+        let slot = &mut self.buckets[(b % BUCKETS as u64) as usize];
+        if slot.0 < b {
+            *slot = (b, 0);
+        }
+        if slot.0 == b {
+            slot.1 = slot.1.saturating_add(n);
+        }
+    }
+
     /// Adds `n` events at `at` (time since the tracker's origin).
     pub fn add(&mut self, at: Duration, window: Duration, n: u32) {
         if n == 0 {

@@ -172,6 +172,23 @@ impl AlertCenter {
         n
     }
 
+    /// Drops matching alerts without resolving them: another replica sends them now (it took
+    /// the shared-state lease). Returns how many were dropped.
+    pub fn forget(&self, matchers: &[(&str, &str)]) -> usize {
+        let mut active = self.lock();
+        let keys: Vec<String> = active
+            .iter()
+            .filter(|(_, a)| matchers.iter().all(|(k, v)| a.labels.get(*k).is_some_and(|x| x == v)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &keys {
+            if let Some(alert) = active.remove(key) {
+                self.count_active(&active, alert.name());
+            }
+        }
+        keys.len()
+    }
+
     /// Every active alert.
     pub fn active(&self) -> Vec<Alert> {
         self.lock().values().cloned().collect()

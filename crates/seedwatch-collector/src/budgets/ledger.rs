@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::config::{BudgetConfig, BudgetsConfig, Scope};
 use super::dedupe::{Check, Dedupe, Verdict};
 use super::period::Window;
-use super::store::{BUCKET_SECS, Mark, SpanKey, SpendStore, StoreError, bucket_of};
+use super::store::{
+    BUCKET_SECS, Mark, SharedCharge, SharedOutcome, SpanKey, SpendKey, SpendStore, StoreError, bucket_of,
+};
 use crate::alerting::{Alert, AlertCenter, severity};
 use crate::derived_metrics::{CounterFamily, GaugeFamily};
 
@@ -102,6 +104,10 @@ struct Budget {
     firing: Vec<String>,
 }
 
+/// A span charged here, for the shared store: its mark, its cost, and the (index into
+/// `budgets`, period start) it was charged to.
+type Outgoing = (Mark, f64, Vec<(usize, i64)>);
+
 #[derive(Debug)]
 struct State {
     budgets: Vec<Budget>,
@@ -110,6 +116,11 @@ struct State {
     pending: HashMap<(usize, i64), f64>,
     /// The bucket before which marks were last forgotten on disk.
     forgotten_before: i64,
+    /// Shared store: the spans charged since the last flush, with their (budget, period).
+    outgoing: Vec<Outgoing>,
+    /// Whether this replica's alert center has the budgets' firing alerts (with a lease:
+    /// only while it holds it).
+    announced: bool,
 }
 
 /// The budgets with their spend.
@@ -123,6 +134,8 @@ pub struct Budgets {
     metrics: BudgetMetrics,
     alerts: Option<Arc<AlertCenter>>,
     needs_resource: bool,
+    /// With shared state: alerts go out only from the replica holding the lease.
+    lease: std::sync::OnceLock<Arc<crate::shared::Lease>>,
 }
 
 fn matches(scope: &Scope, c: &Charge<'_>) -> bool {
@@ -173,7 +186,14 @@ impl Budgets {
             config.store.max_memory_marks(),
         );
         let needs_resource = config.limits.values().any(|b| !b.scope.resource.is_empty());
-        let state = State { budgets, dedupe, pending: HashMap::new(), forgotten_before: i64::MIN };
+        let state = State {
+            budgets,
+            dedupe,
+            pending: HashMap::new(),
+            forgotten_before: i64::MIN,
+            outgoing: Vec::new(),
+            announced: false,
+        };
         let budgets = Budgets {
             config,
             tz,
@@ -183,6 +203,7 @@ impl Budgets {
             metrics,
             alerts,
             needs_resource,
+            lease: std::sync::OnceLock::new(),
         };
         budgets.publish(&budgets.lock(), now);
         Ok(budgets)
@@ -190,6 +211,11 @@ impl Budgets {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Shares the budgets' alerts with other replicas: only the holder of `lease` sends them.
+    pub fn share_alerts(&self, lease: Arc<crate::shared::Lease>) {
+        let _ = self.lease.set(lease);
     }
 
     /// Whether charges need the resource's attributes.
@@ -212,11 +238,11 @@ impl Budgets {
         let mut lookup_failed = 0u64;
         let mut count = |v: Verdict| outcomes[v as usize] += 1;
         let mut state = self.lock();
-        let mut fresh: Vec<usize> = Vec::new();
+        let mut fresh: Vec<(usize, Mark)> = Vec::new();
         let mut ask: Vec<(usize, Mark)> = Vec::new();
         for (i, c) in charges.iter().enumerate() {
             match state.dedupe.check(&c.key, c.end_unix_nano, now as i64) {
-                Check::Decided(Verdict::Fresh, Some(mark)) if state.dedupe.record(mark) => fresh.push(i),
+                Check::Decided(Verdict::Fresh, Some(mark)) if state.dedupe.record(mark) => fresh.push((i, mark)),
                 Check::Decided(Verdict::Fresh, _) => count(Verdict::Duplicate),
                 Check::Decided(verdict, _) => count(verdict),
                 Check::AskStore(mark) => ask.push((i, mark)),
@@ -228,7 +254,7 @@ impl Budgets {
                 Ok(stored) => {
                     for ((i, mark), stored) in ask.into_iter().zip(stored) {
                         if !stored && state.dedupe.record(mark) {
-                            fresh.push(i);
+                            fresh.push((i, mark));
                         } else {
                             count(Verdict::Duplicate);
                         }
@@ -241,15 +267,21 @@ impl Budgets {
                 }
             }
         }
-        let State { budgets, pending, .. } = &mut *state;
-        for c in fresh.iter().map(|&i| &charges[i]) {
+        let shared = self.store.is_shared();
+        let State { budgets, pending, outgoing, .. } = &mut *state;
+        for (c, mark) in fresh.iter().map(|&(i, mark)| (&charges[i], mark)) {
             if !(c.cost.is_finite() && c.cost > 0.0) {
                 continue;
             }
+            let mut targets = Vec::new();
             for (i, b) in budgets.iter_mut().enumerate().filter(|(_, b)| matches(&b.cfg.scope, c)) {
                 self.roll(b, now);
                 b.spent += c.cost;
                 *pending.entry((i, b.window.start)).or_insert(0.0) += c.cost;
+                targets.push((i, b.window.start));
+            }
+            if shared && !targets.is_empty() {
+                outgoing.push((mark, c.cost, targets));
             }
         }
         outcomes[Verdict::Fresh as usize] += fresh.len() as u64;
@@ -283,6 +315,9 @@ impl Budgets {
     /// disk: call it off the async workers.
     pub fn flush(&self, now: f64) {
         let _one_at_a_time = self.flushing.lock().unwrap_or_else(|p| p.into_inner());
+        if self.store.is_shared() {
+            return self.flush_shared(now);
+        }
         let (pending, named, marks, forget_before) = {
             let mut state = self.lock();
             let forget_before = bucket_of(state.dedupe.oldest_charged(now as i64));
@@ -316,12 +351,77 @@ impl Budgets {
         }
     }
 
+    /// The shared store's flush: the spans charged since the last one go to it (each charged
+    /// once there, whichever replicas received it), and every budget's spend is read back, so
+    /// each replica shows what all of them charged.
+    fn flush_shared(&self, now: f64) {
+        let (outgoing, marks) = {
+            let mut state = self.lock();
+            state.budgets.iter_mut().for_each(|b| self.roll(b, now));
+            state.pending.clear();
+            (std::mem::take(&mut state.outgoing), state.dedupe.pending())
+        };
+        let mut keys: Vec<SpendKey> = Vec::new();
+        let mut index: HashMap<(usize, i64), usize> = HashMap::new();
+        let mut key_of = |keys: &mut Vec<SpendKey>, (i, start): (usize, i64), budgets: &[Budget]| {
+            *index.entry((i, start)).or_insert_with(|| {
+                let b = &budgets[i];
+                let length = (b.window.end - b.window.start).max(1);
+                keys.push(SpendKey { budget: b.name.clone(), start, keep_secs: length.saturating_mul(2) + 86_400 });
+                keys.len() - 1
+            })
+        };
+        let charges: Vec<SharedCharge> = {
+            let state = self.lock();
+            for i in 0..state.budgets.len() {
+                key_of(&mut keys, (i, state.budgets[i].window.start), &state.budgets);
+            }
+            outgoing
+                .iter()
+                .map(|(mark, cost, targets)| SharedCharge {
+                    mark: *mark,
+                    cost: *cost,
+                    targets: targets.iter().map(|t| key_of(&mut keys, *t, &state.budgets)).collect(),
+                })
+                .collect()
+        };
+        match self.store.charge_shared(&charges, &keys) {
+            Ok(outcome) => {
+                let mut state = self.lock();
+                state.dedupe.committed(&marks, i64::MIN, now as i64);
+                if let SharedOutcome::Applied(totals) = outcome {
+                    let State { budgets, pending, .. } = &mut *state;
+                    for (i, b) in budgets.iter_mut().enumerate() {
+                        let Some(&k) = index.get(&(i, b.window.start)) else { continue };
+                        // Charged here since the batch was taken: not in the totals yet.
+                        let since = pending.get(&(i, b.window.start)).copied().unwrap_or(0.0);
+                        b.spent = totals.get(k).copied().unwrap_or(b.spent) + since;
+                    }
+                }
+                self.publish(&state, now);
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "budget charges not written to the local buffer; kept for the next flush");
+                self.metrics.store_errors.inc(&[], 1.0);
+                let mut state = self.lock();
+                let mut back = outgoing;
+                back.append(&mut state.outgoing);
+                state.outgoing = back;
+            }
+        }
+    }
+
     /// Rolls periods, updates the forecast and raises or resolves alerts, at `now`.
     pub fn tick(&self, now: f64) {
         let mut fire = Vec::new();
         let mut resolve = Vec::new();
+        let mut forget = Vec::new();
+        let lead = self.lease.get().is_none_or(|l| l.held());
         {
             let mut state = self.lock();
+            let announce = lead && !state.announced;
+            let withdraw = !lead && state.announced;
+            state.announced = lead;
             for b in state.budgets.iter_mut() {
                 let rolled = now as i64 >= b.window.end;
                 self.roll(b, now);
@@ -349,22 +449,27 @@ impl Budgets {
                     resolve.push((b.name.clone(), gone.clone(), why));
                 }
                 for (id, alert) in &want {
-                    if !b.firing.contains(id) {
+                    if announce || !b.firing.contains(id) {
                         fire.push(alert.clone());
                     }
+                }
+                if withdraw {
+                    forget.extend(b.firing.iter().map(|id| (b.name.clone(), id.clone())));
                 }
                 b.firing = want.into_iter().map(|(id, _)| id).collect();
             }
             self.publish(&state, now);
         }
         if let Some(alerts) = &self.alerts {
+            // Another replica took the lease: it sends these now.
+            for (budget, id) in forget {
+                alerts.forget(&alert_matchers(&budget, &id));
+            }
+            if !lead {
+                return;
+            }
             for (budget, id, why) in resolve {
-                let matchers: Vec<(&str, &str)> = if id == "forecast" {
-                    vec![("alertname", FORECAST_ALERT), ("budget", &budget)]
-                } else {
-                    vec![("alertname", THRESHOLD_ALERT), ("budget", &budget), ("threshold", &id)]
-                };
-                alerts.resolve(&matchers, why);
+                alerts.resolve(&alert_matchers(&budget, &id), why);
             }
             for alert in fire {
                 alerts.fire(alert);
@@ -452,5 +557,14 @@ impl Budgets {
                 }
             })
             .collect()
+    }
+}
+
+/// The labels that pick out one of a budget's alerts (`id`: a threshold or `forecast`).
+fn alert_matchers<'a>(budget: &'a str, id: &'a str) -> Vec<(&'a str, &'a str)> {
+    if id == "forecast" {
+        vec![("alertname", FORECAST_ALERT), ("budget", budget)]
+    } else {
+        vec![("alertname", THRESHOLD_ALERT), ("budget", budget), ("threshold", id)]
     }
 }

@@ -102,8 +102,54 @@ pub struct Snapshot {
     pub recent_from: i64,
 }
 
+/// A budget's spend in one period, as a shared store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SpendKey {
+    /// The budget's name.
+    pub budget: String,
+    /// Its period's first second (Unix).
+    pub start: i64,
+    /// How long the shared store keeps it (seconds): the period's length and a margin.
+    pub keep_secs: i64,
+}
+
+/// One charged span as a shared store takes it: the store adds `cost` to each of `targets`
+/// only if it has not seen `mark` before, so that replicas that each received the span, or a
+/// batch sent again, charge it once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedCharge {
+    /// The span's mark.
+    pub mark: Mark,
+    /// USD.
+    pub cost: f64,
+    /// Indices into the batch's keys.
+    pub targets: Vec<usize>,
+}
+
+/// What a shared store made of a batch of charges.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SharedOutcome {
+    /// Charged; the spend of each of the batch's keys afterwards (every replica's charges).
+    Applied(Vec<f64>),
+    /// The shared store is unreachable: the batch waits in the local buffer.
+    Buffered,
+}
+
 /// Durable budget spend and marks of charged spans.
 pub trait SpendStore: Send + Sync + std::fmt::Debug {
+    /// Whether several replicas share this store: charges then go span by span through
+    /// [`SpendStore::charge_shared`], and spend is read back from it at every flush.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Shared stores: charges each span of `charges` once by its mark, adding its cost to its
+    /// targets among `keys`, and reads every key's spend.
+    fn charge_shared(&self, charges: &[SharedCharge], keys: &[SpendKey]) -> Result<SharedOutcome, StoreError> {
+        let _ = (charges, keys);
+        Err(StoreError { path: String::new(), message: "not a shared store".into() })
+    }
+
     /// Spend, the seed, the cutoff, and the newest whole buckets of marks, at most `max_marks`.
     fn load(&self, max_marks: usize) -> Result<Snapshot, StoreError>;
     /// Whether each mark is stored.

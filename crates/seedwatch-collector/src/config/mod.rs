@@ -30,6 +30,7 @@ use crate::processors::{self, ProcessorSpec};
 use crate::receivers::ReceiversConfig;
 use crate::security::SecurityConfig;
 use crate::server::AdminConfig;
+use crate::shared::RedisConfig;
 
 /// The embedded default config (`otel-config/seedwatch.yaml`).
 pub const EMBEDDED_DEFAULT: &str = include_str!("../../../../otel-config/seedwatch.yaml");
@@ -61,6 +62,8 @@ struct RawConfig {
     security: Value,
     #[serde(default)]
     ui: Value,
+    #[serde(default)]
+    redis: Value,
 }
 
 /// The core sections of the config file.
@@ -82,6 +85,8 @@ pub struct Config {
     pub security: SecurityConfig,
     /// The built-in dashboard.
     pub ui: UiConfig,
+    /// State shared with other replicas (empty url: none).
+    pub redis: RedisConfig,
 }
 
 /// Deserializes one top-level section (absent or empty means its defaults) and, if that
@@ -236,6 +241,7 @@ impl Settings {
             limits: section(raw.limits, "limits", validate_limits, &mut problems),
             security: section(raw.security, "security", SecurityConfig::validate, &mut problems),
             ui: section(raw.ui, "ui", validate_ui, &mut problems),
+            redis: section(raw.redis, "redis", validate_redis, &mut problems),
         };
         let processor_map = component_map(raw.processors, "processors", &mut problems);
         let exporter_map = component_map(raw.exporters, "exporters", &mut problems);
@@ -297,6 +303,12 @@ fn validate_ui(ui: &UiConfig, problems: &mut Vec<Problem>) {
     let mut own = Vec::new();
     ui.validate(&mut own);
     problems.extend(own.into_iter().map(|p| p.under("ui")));
+}
+
+fn validate_redis(redis: &RedisConfig, problems: &mut Vec<Problem>) {
+    let mut own = Vec::new();
+    redis.validate(&mut own);
+    problems.extend(own.into_iter().map(|p| p.under("redis")));
 }
 
 fn validate_limits(limits: &LimitsConfig, problems: &mut Vec<Problem>) {

@@ -52,6 +52,8 @@ pub struct BuildContext {
     pub dashboard: Option<crate::dashboard::Sources>,
     /// Workflows the dashboard's table keeps (`ui.recent_workflows`).
     pub recent_workflows: usize,
+    /// State shared with other replicas through Redis, when `redis.url` is set.
+    pub shared: Option<Arc<crate::shared::SharedState>>,
     /// What could not be set up; the collector refuses to start with any.
     pub errors: Vec<String>,
 }

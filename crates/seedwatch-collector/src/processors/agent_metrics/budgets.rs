@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use super::Namespaced;
-use crate::budgets::{BudgetMetrics, Budgets, BudgetsConfig, RedbStore};
+use crate::budgets::{BudgetMetrics, Budgets, BudgetsConfig, RedbStore, SpendStore};
 use crate::clock::unix_now;
 use crate::derived_metrics::SeriesLimits;
 use crate::processors::BuildContext;
+use crate::shared::RedisSpendStore;
 
 /// Opens the budgets' store and starts writing to it every flush interval; `None` without
 /// budgets, or (with the reason in `ctx.errors`) when the store cannot be opened.
@@ -14,7 +15,18 @@ pub(super) fn build(config: &BudgetsConfig, ns: &Namespaced<'_>, ctx: &mut Build
     if config.limits.is_empty() {
         return None;
     }
-    let store = match RedbStore::open(&config.store.path) {
+    let opened: Result<Box<dyn SpendStore>, _> = match &ctx.shared {
+        None => RedbStore::open(&config.store.path).map(|s| Box::new(s) as Box<dyn SpendStore>),
+        // With Redis the local file is only the buffer for outages.
+        Some(state) => RedisSpendStore::open(
+            state.link().clone(),
+            &config.store.path.with_extension("redis-buffer.redb"),
+            (config.store.dedupe_window + config.store.max_clock_skew).as_secs() as i64,
+            &ctx.derived,
+        )
+        .map(|s| Box::new(s) as Box<dyn SpendStore>),
+    };
+    let store = match opened {
         Ok(store) => store,
         Err(err) => {
             ctx.errors.push(format!("{err} (config key `processors.agent_metrics.budgets.store.path`: point it at a file in a writable directory)"));
@@ -56,13 +68,16 @@ pub(super) fn build(config: &BudgetsConfig, ns: &Namespaced<'_>, ctx: &mut Build
             meta,
         ),
     };
-    let budgets = match Budgets::open(config.clone(), Box::new(store), metrics, ctx.alerts.clone(), unix_now()) {
+    let budgets = match Budgets::open(config.clone(), store, metrics, ctx.alerts.clone(), unix_now()) {
         Ok(b) => Arc::new(b),
         Err(err) => {
             ctx.errors.push(format!("{err} (config key `processors.agent_metrics.budgets.store.path`: point it at a file in a writable directory)"));
             return None;
         }
     };
+    if let Some(state) = &ctx.shared {
+        budgets.share_alerts(state.lease().clone());
+    }
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
         let flusher = budgets.clone();
         runtime.spawn(async move {

@@ -35,7 +35,7 @@ pub(super) struct AgentMetrics {
     pricing: LivePricing,
     /// Costs per call above this are not taken (`pricing.max_cost_per_call_usd`).
     max_cost: f64,
-    rollup: Rollup,
+    rollup: Arc<Rollup>,
     agents: Arc<AgentTracker>,
     budgets: Option<Arc<Budgets>>,
 }
@@ -45,7 +45,7 @@ impl AgentMetrics {
         families: Families,
         pricing: LivePricing,
         max_cost: f64,
-        rollup: Rollup,
+        rollup: Arc<Rollup>,
         agents: Arc<AgentTracker>,
         budgets: Option<Arc<Budgets>>,
     ) -> Self {

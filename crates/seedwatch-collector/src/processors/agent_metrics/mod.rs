@@ -18,6 +18,7 @@ mod pricing;
 pub(super) mod resources;
 mod rollup;
 mod security_events;
+mod shared;
 
 use std::sync::Arc;
 
@@ -80,13 +81,13 @@ impl BuildProcessor for Parsed {
             ),
         };
         let recent = Arc::new(RecentWorkflows::new(ctx.recent_workflows));
-        let rollup = rollup::Rollup::new(
+        let rollup = Arc::new(rollup::Rollup::new(
             self.config.workflows.clone(),
             rollup_metrics,
             ctx.logs.clone(),
             ctx.derived.strings().clone(),
             recent.clone(),
-        );
+        ));
         let agents = Arc::new(AgentTracker::new(
             self.config.health.clone(),
             self.tracker_metrics(ctx),
@@ -95,6 +96,21 @@ impl BuildProcessor for Parsed {
             ctx.derived.strings().clone(),
         ));
         ctx.agents = Some(agents.clone());
+        if let Some(state) = ctx.shared.clone() {
+            let workflows = &self.config.workflows;
+            let sync_interval = state.link().config().sync_interval;
+            if workflows.idle_timeout < sync_interval * 2 {
+                ctx.errors.push(format!(
+                    "processors.agent_metrics.workflows.idle_timeout ({}) must be at least twice redis.sync_interval ({}) \
+                     with shared state: a workflow could be closed before another replica's spans of it reach Redis \
+                     (raise idle_timeout or lower sync_interval)",
+                    humantime::format_duration(workflows.idle_timeout),
+                    humantime::format_duration(sync_interval)
+                ));
+            }
+            state.add(Arc::new(shared::AgentsSync::new(agents.clone())));
+            state.add(Arc::new(shared::WorkflowsSync::new(rollup.clone(), workflows.idle_timeout, workflows.max_wait)));
+        }
         let budgets = budgets::build(&self.config.budgets, &ns, ctx);
         ctx.dashboard = Some(Sources {
             tool_executions: families.tool_executions.clone(),

@@ -28,6 +28,8 @@ use crate::own_logs::{attribute, resource_logs};
 pub(super) const MAX_RESOURCE_ATTRIBUTES: usize = 32;
 use crate::processors::LogEmitter;
 
+mod sync;
+
 /// What one agent span adds to its trace.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Contribution {
@@ -135,6 +137,8 @@ pub(super) struct Rollup {
     strings: StringCap,
     /// The newest closed workflows, for the dashboard.
     recent: Arc<RecentWorkflows>,
+    /// Workflows are closed by claims in Redis (see `sync`).
+    shared: std::sync::atomic::AtomicBool,
 }
 
 fn trace_key(trace_id: &[u8]) -> Option<[u8; 16]> {
@@ -149,7 +153,15 @@ impl Rollup {
         strings: StringCap,
         recent: Arc<RecentWorkflows>,
     ) -> Self {
-        Rollup { config, state: Mutex::new(State::default()), metrics, emitter, strings, recent }
+        Rollup {
+            config,
+            state: Mutex::new(State::default()),
+            metrics,
+            emitter,
+            strings,
+            recent,
+            shared: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -219,6 +231,9 @@ impl Rollup {
 
     /// Closes idle workflows and drops traces whose root never came.
     pub(super) fn tick(&self) {
+        if self.shared.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         let now = Instant::now();
         let mut closed = Vec::new();
         {
@@ -248,8 +263,12 @@ impl Rollup {
         self.close(closed);
     }
 
-    /// Closes every pending workflow that has a root (at shutdown).
+    /// Closes every pending workflow that has a root (at shutdown; with shared state the
+    /// sync thread sends them to Redis instead, for another replica to close).
     pub(super) fn flush(&self) {
+        if self.shared.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         let drained: Vec<_> = {
             let mut state = self.lock();
             state.order.clear();
