@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from conftest import Collector, free_port, free_ports
+from conftest import ROOT, Collector, free_port, free_ports
 
 NGINX = "/usr/sbin/nginx"
 
@@ -54,34 +54,27 @@ class RedisServer:
 
 
 class Nginx:
-    """nginx in front of the replicas: one port for OTLP/HTTP, one for OTLP/gRPC (HTTP/2),
-    round robin, a failed upstream's requests passed to the next (POSTs included: a retried
-    span is charged once). Each response names the replica that answered."""
+    """nginx in front of the replicas with the shipped deploy/nginx/nginx.conf (its upstreams
+    and ports replaced): OTLP/HTTP and OTLP/gRPC round robin, a failed upstream's requests
+    passed to the next. Each HTTP response names the replica that answered."""
 
     def __init__(self, workdir: Path, replicas: list[Collector]):
         self.http_port, self.grpc_port = free_ports(2)
         self.dir = workdir / "nginx"
         self.dir.mkdir(exist_ok=True)
-        http_servers = "".join(f"    server 127.0.0.1:{r.http_port} max_fails=1 fail_timeout=30s;\n" for r in replicas)
-        grpc_servers = "".join(f"    server 127.0.0.1:{r.grpc_port} max_fails=1 fail_timeout=30s;\n" for r in replicas)
+        conf = (ROOT / "deploy" / "nginx" / "nginx.conf").read_text()
+        for i, r in enumerate(replicas, 1):
+            conf = conf.replace(f"seedwatch-{i}:4318", f"127.0.0.1:{r.http_port}")
+            conf = conf.replace(f"seedwatch-{i}:4317", f"127.0.0.1:{r.grpc_port}")
+        conf = conf.replace("listen 4318;", f"listen 127.0.0.1:{self.http_port};")
+        conf = conf.replace("listen 4317 http2;", f"listen 127.0.0.1:{self.grpc_port} http2;")
+        conf = conf.replace("worker_processes auto;", "worker_processes 1;")
+        assert "seedwatch-" not in conf.split("upstream", 1)[1].split("server {", 1)[0], "every upstream replaced"
         temp = "".join(f"  {k}_temp_path {self.dir}/{k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
         user = "user root;\n" if os.geteuid() == 0 else ""
+        own = f"{user}pid {self.dir}/nginx.pid;\nerror_log {self.dir}/error.log warn;\n"
         self.conf = self.dir / "nginx.conf"
-        self.conf.write_text(
-            f"{user}worker_processes 1;\npid {self.dir}/nginx.pid;\nerror_log {self.dir}/error.log warn;\n"
-            "events { worker_connections 1024; }\n"
-            "http {\n  access_log off;\n  client_max_body_size 16m;\n" + temp +
-            f"  upstream otlp_http {{\n{http_servers}  }}\n"
-            f"  upstream otlp_grpc {{\n{grpc_servers}  }}\n"
-            f"  server {{\n    listen 127.0.0.1:{self.http_port};\n    location / {{\n"
-            "      proxy_pass http://otlp_http;\n      proxy_http_version 1.1;\n"
-            "      proxy_set_header Connection \"\";\n"
-            "      proxy_next_upstream error timeout http_502 http_503 non_idempotent;\n"
-            "      add_header X-Upstream $upstream_addr always;\n    }\n  }\n"
-            f"  server {{\n    listen 127.0.0.1:{self.grpc_port} http2;\n    location / {{\n"
-            "      grpc_pass grpc://otlp_grpc;\n"
-            "      grpc_next_upstream error timeout non_idempotent;\n    }\n  }\n}\n"
-        )
+        self.conf.write_text(own + conf.replace("http {\n", "http {\n" + temp, 1))
         self.proc = subprocess.Popen(
             [NGINX, "-p", str(self.dir), "-c", str(self.conf), "-g", "daemon off;"],
             stdout=subprocess.DEVNULL,

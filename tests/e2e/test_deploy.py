@@ -96,3 +96,32 @@ def test_the_network_policy_keeps_the_admin_port_to_the_monitoring_namespace():
     assert by_port["otlp-grpc"] == by_port["otlp-http"] == [{"namespaceSelector": {}}]
     named = {p["name"] for p in deployment["spec"]["template"]["spec"]["containers"][0]["ports"]}
     assert set(by_port) <= named
+
+
+def test_three_replicas_share_redis_and_survive_disruption_and_load():
+    deployment = manifest("deployment.yaml")
+    spec = deployment["spec"]
+    selector = spec["selector"]["matchLabels"]
+    pdb, hpa, redis = manifest("pdb.yaml")["spec"], manifest("hpa.yaml")["spec"], manifest("redis-secret.yaml")
+    assert spec["replicas"] == 3 == hpa["minReplicas"] < hpa["maxReplicas"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment["metadata"]["name"]}
+    assert pdb["selector"]["matchLabels"] == selector and pdb["minAvailable"] == 2
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0, "a rolling upgrade never drops below three"
+    env = {e["name"]: e for e in spec["template"]["spec"]["containers"][0]["env"]}
+    ref = env["SEEDWATCH_REDIS_URL"]["valueFrom"]["secretKeyRef"]
+    assert ref["name"] == redis["metadata"]["name"] and ref["key"] in redis["stringData"]
+    assert "optional" not in ref, "a replica without the shared Redis would split every budget"
+    cluster = yaml.safe_load(manifest("configmap.yaml")["data"]["seedwatch.yaml"])
+    assert cluster["redis"]["url"] == "${SEEDWATCH_REDIS_URL:-}"
+
+
+def test_configmap_with_the_redis_secret_is_a_valid_replica_config(tmp_path):
+    config = tmp_path / "seedwatch.yaml"
+    config.write_text(manifest("configmap.yaml")["data"]["seedwatch.yaml"])
+    _, env = cluster_files(tmp_path)
+    env["SEEDWATCH_REDIS_URL"] = manifest("redis-secret.yaml")["stringData"]["url"]
+    out = subprocess.run([str(BIN), "validate", "-c", str(config)], capture_output=True, text=True, env={**os.environ, **env})
+    assert out.returncode == 0, out.stderr
+    env["SEEDWATCH_REDIS_URL"] = "redis.monitoring:6379"
+    out = subprocess.run([str(BIN), "validate", "-c", str(config)], capture_output=True, text=True, env={**os.environ, **env})
+    assert out.returncode != 0 and "redis.url" in out.stderr, out.stderr

@@ -245,3 +245,42 @@ fn persistent_queue_problems_name_the_key() {
     );
     assert!(p.iter().any(|p| p.path == "exporters.file.queue_capacity"), "{p:?}");
 }
+
+#[test]
+fn embedded_default_shares_state_only_when_the_redis_url_is_set() {
+    let off = Settings::parse(EMBEDDED_DEFAULT, EMBEDDED_NAME, &no_env).expect("valid");
+    assert!(!off.config.redis.enabled());
+    let env = |name: &str| match name {
+        "SEEDWATCH_REDIS_URL" => Some("redis://redis:6379/0".to_owned()),
+        "SEEDWATCH_REDIS_PASSWORD" => Some("s3cret".to_owned()),
+        _ => None,
+    };
+    let on = Settings::parse(EMBEDDED_DEFAULT, EMBEDDED_NAME, &env).expect("valid");
+    assert!(on.config.redis.enabled());
+    assert_eq!((on.config.redis.password.as_str(), on.config.redis.key_prefix.as_str()), ("s3cret", "seedwatch:"));
+    let bad = |name: &str| (name == "SEEDWATCH_REDIS_URL").then(|| "redis:6379".to_owned());
+    let err = Settings::parse(EMBEDDED_DEFAULT, EMBEDDED_NAME, &bad).expect_err("not a URL");
+    assert!(err.to_string().contains("redis.url") && err.to_string().contains("redis://redis:6379/0"), "{err}");
+}
+
+#[test]
+fn redis_problems_name_the_key_and_the_fix() {
+    let p = problems(
+        "redis: {url: 'http://redis:6379', lease_ttl: 1s, sync_interval: 1s, key_prefix: '', buffer_max_charges: 0, tls: {cert_file: /nonexistent.pem}}\n",
+    );
+    let paths: Vec<&str> = p.iter().map(|p| p.path.as_str()).collect();
+    for want in [
+        "redis.url",
+        "redis.lease_ttl",
+        "redis.key_prefix",
+        "redis.buffer_max_charges",
+        "redis.tls",
+        "redis.tls.cert_file",
+    ] {
+        assert!(paths.contains(&want), "{want} not in {paths:?}");
+    }
+    let lease = p.iter().find(|p| p.path == "redis.lease_ttl").expect("lease");
+    assert!(lease.message.contains("three sync intervals"), "{lease:?}");
+    let p = problems("redis: {url: 'redis://r:6379', pasword: x}\n");
+    assert!(p.iter().any(|p| p.message.contains("pasword")), "{p:?}");
+}
