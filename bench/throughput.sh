@@ -19,13 +19,18 @@
 #
 #   bench/throughput.sh [duration, default 20s]
 #
+# A `seedwatch+redis` row per protocol runs the same config with shared state in Redis
+# (`redis-server` from Debian on CPU 1, with an append-only file as production would): one
+# replica, its spans per CPU-second against the embedded seedwatch row, Redis calls per OTLP
+# request and Redis's own CPU seconds. NO_REDIS=1 skips it.
+#
 # SEEDWATCH_BASE=path/to/another/seedwatch adds a `seedwatch-base` row per protocol: that binary
 # (an earlier build, say) on the same config, for an A/B in one run; the summary gives its
 # spans per CPU-second against the seedwatch row. NO_ES=1 skips the Elasticsearch rows.
 #
 # Needs: taskset (util-linux), a release build (made here), Rotel and noida-db from PyPI
-# (installed into .venv-bench here). Reads /proc, so Linux only. Loopback ports 24317-24320,
-# 28889 and 29200.
+# (installed into .venv-bench here), redis-server (Debian) for the Redis row. Reads /proc, so
+# Linux only. Loopback ports 24317-24320, 26379, 28889 and 29200.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-20s}
@@ -84,6 +89,9 @@ YAML
 sed 's|^    endpoint: http://127.0.0.1:29200$|&\n    gzip: false|; s|/queue"|/queue-plain"|' "$WORK/seedwatch-es.yaml" > "$WORK/seedwatch-es-plain.yaml"
 grep -q 'gzip: false' "$WORK/seedwatch-es-plain.yaml"
 
+cp "$WORK/seedwatch.yaml" "$WORK/seedwatch-redis.yaml"
+echo 'redis: {url: "redis://127.0.0.1:26379/0"}' >> "$WORK/seedwatch-redis.yaml"
+
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 wait_port() {
@@ -100,11 +108,13 @@ run() {
   # Every run starts with no budget spend and no replay marks: a store left by the previous
   # run would make this one check its spans against marks that one wrote.
   rm -rf "$WORK/budgets"; mkdir -p "$WORK/budgets"
+  [ "$name" = seedwatch+redis ] && redis-cli -p 26379 FLUSHALL >/dev/null
   taskset -c 0 "$@" >"$WORK/$name.log" 2>&1 &
   local pid=$!
   wait_port "$port"
   sleep 1
   local before; before=$(cpu_ticks "$pid")
+  [ "$name" = seedwatch+redis ] && REDIS_BEFORE=$(cpu_ticks "$(cat "$WORK/redis.pid")")
   local endpoint="http://127.0.0.1:$port" secure=()
   local out amount=(--duration "$DURATION")
   case $name in seedwatch+es*) amount=(--requests "${ES_REQUESTS:-300}") ;; esac
@@ -126,6 +136,18 @@ run() {
     done
     echo "$name $protocol: $accepted accepted, ${sent:-0} in Elasticsearch" >&2
   fi
+  if [ "$name" = seedwatch+redis ]; then
+    sleep 2  # the last flush and sync
+    local calls redis_after
+    calls=$(curl -s http://127.0.0.1:28889/metrics | awk '/^seedwatch_redis_calls_total\{/ {n += $2} END {print n + 0}')
+    redis_after=$(cpu_ticks "$(cat "$WORK/redis.pid")")
+    python3 - "$protocol" "$out" "$calls" "$REDIS_BEFORE" "$redis_after" "$CLK_TCK" >>"$WORK/redis.tsv" <<'PY'
+import json, sys
+proto, out, calls, before, after, tck = sys.argv[1:]
+r = json.loads(out)
+print("\t".join(map(str, [proto, r["requests_ok"], calls, (int(after) - int(before)) / int(tck)])))
+PY
+  fi
   local after; after=$(cpu_ticks "$pid")
   local rss; rss=$(peak_rss_kib "$pid")
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
@@ -143,6 +165,12 @@ PY
 mkdir -p "$WORK/noida"
 (cd "$WORK/noida" && exec taskset -c 1 "$NOIDA" start --only elasticsearch --elasticsearch-port 29200 >"$WORK/noida.log" 2>&1) &
 wait_port 29200
+if [ -z "${NO_REDIS:-}" ]; then
+  mkdir -p "$WORK/redis"
+  taskset -c 1 redis-server --port 26379 --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
+    --dir "$WORK/redis" --pidfile "$WORK/redis.pid" --daemonize yes >/dev/null
+  wait_port 26379
+fi
 
 for protocol in grpc http; do
   port=24317; [ "$protocol" = http ] && port=24318
@@ -153,14 +181,18 @@ for protocol in grpc http; do
   if [ -n "${SEEDWATCH_BASE:-}" ]; then
     run seedwatch-base "$protocol" "$port" -- "$SEEDWATCH_BASE" run -c "$WORK/seedwatch.yaml"
   fi
+  if [ -z "${NO_REDIS:-}" ]; then
+    run seedwatch+redis "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch-redis.yaml"
+  fi
   if [ -z "${NO_ES:-}" ]; then
     run seedwatch+es "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch-es.yaml"
     run seedwatch+es-plain "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch-es-plain.yaml"
   fi
 done
 
-python3 - "$WORK/results.tsv" "$DURATION" "$CONCURRENCY" "$BATCH" <<'PY'
-import sys
+[ -z "${NO_REDIS:-}" ] && redis-cli -p 26379 shutdown nosave >/dev/null 2>&1 || true
+python3 - "$WORK/results.tsv" "$DURATION" "$CONCURRENCY" "$BATCH" "$WORK/redis.tsv" <<'PY'
+import os, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 print(f"duration {sys.argv[2]}, concurrency {sys.argv[3]}, {sys.argv[4]} spans/request, receiver on CPU 0, load generator on CPU 1\n")
 print("| receiver | protocol | spans accepted | spans/s | receiver CPU s | spans per CPU-second | peak RSS MiB | p99 ms | refused | failed |")
@@ -186,6 +218,15 @@ for proto in ("grpc", "http"):
     if ("seedwatch", proto) in by and ("seedwatch+tls", proto) in by:
         p, t = by[("seedwatch", proto)], by[("seedwatch+tls", proto)]
         print(f"| {proto} | {t[0]/p[0]:.2f} | {t[1]/p[1]:.2f} |")
+if os.path.exists(sys.argv[5]):
+    print()
+    print("| protocol | seedwatch+redis / seedwatch spans per CPU-second | Redis calls per OTLP request | Redis CPU s |")
+    print("|---|---|---|---|")
+    for line in open(sys.argv[5]):
+        proto, requests, calls, redis_cpu = line.rstrip("\n").split("\t")
+        if ("seedwatch", proto) in by and ("seedwatch+redis", proto) in by:
+            ratio = by[("seedwatch+redis", proto)][1] / by[("seedwatch", proto)][1]
+            print(f"| {proto} | {ratio:.2f} | {float(calls) / max(int(requests), 1):.4f} | {float(redis_cpu):.2f} |")
 if ("seedwatch", "grpc") in by and any(k[0] == "seedwatch-base" for k in by):
     print()
     print("| protocol | seedwatch / SEEDWATCH_BASE spans per CPU-second |")

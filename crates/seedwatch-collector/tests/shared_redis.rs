@@ -136,6 +136,8 @@ fn charges_wait_in_the_local_buffer_while_redis_is_down_and_are_charged_once_aft
     drop(s);
     let s = store(&l, &dir, "buffer.redb");
     redis.spawn();
+    // A link whose connection attempt failed waits half a second before the next one.
+    std::thread::sleep(Duration::from_millis(600));
     // Redis restarted empty (no persistence here): span 1's first charge is gone with it,
     // so it is charged again from the buffer; 2 and 3 once each.
     let total = applied(s.charge_shared(&[], &key()).expect("back"));

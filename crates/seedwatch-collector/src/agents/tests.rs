@@ -242,3 +242,77 @@ fn unhealthy_and_down_raise_their_alert_and_recovery_or_forgetting_resolves_it()
     t.tick(t0 + secs(700));
     assert!(firing().is_empty(), "forgotten instances do not stay down forever");
 }
+
+/// What Redis does with the replicas' deltas (see `shared::agents`): activity added per
+/// bucket, the latest last-seen kept, everything else last write wins.
+fn merge_in_redis(redis: &mut std::collections::BTreeMap<(String, String), AgentDelta>, deltas: Vec<AgentDelta>) {
+    for d in deltas {
+        let entry = redis.entry((d.service.clone(), d.instance.clone())).or_insert_with(|| AgentDelta {
+            buckets: Vec::new(),
+            seen: 0.0,
+            ..d.clone()
+        });
+        entry.seen = entry.seen.max(d.seen);
+        entry.memory = d.memory.or(entry.memory);
+        for (b, counts) in d.buckets {
+            match entry.buckets.iter_mut().find(|(eb, _)| *eb == b) {
+                Some((_, c)) => c.iter_mut().zip(counts).for_each(|(c, n)| *c += n),
+                None => entry.buckets.push((b, counts)),
+            }
+        }
+    }
+}
+
+#[test]
+fn replicas_that_each_see_part_of_an_agent_agree_on_one_state() {
+    // Three LLM errors a minute make it unhealthy; each replica sees two.
+    let config = AgentHealthConfig { window: secs(60), llm_error_rate: 0.05, ..Default::default() };
+    let alerts = crate::alerting::AlertCenter::start(Default::default(), &DerivedRegistry::default()).expect("center");
+    let (leader, leader_registry) = tracker_alerting(config.clone(), Some(alerts.clone()));
+    let (follower, follower_registry) = tracker(config);
+    leader.share();
+    follower.share();
+    let t0 = Instant::now();
+    let errors = Activity { llm_calls: 2, llm_errors: 2, ..Default::default() };
+    leader.activity("svc", "a-1", errors, t0);
+    follower.activity("svc", "a-1", errors, t0);
+    follower.activity("svc", "b-1", Activity { llm_calls: 1, ..Default::default() }, t0);
+    assert_eq!(leader.tick(t0), vec![], "with shared state tick does not evaluate");
+
+    let mut redis = std::collections::BTreeMap::new();
+    merge_in_redis(&mut redis, leader.take_deltas());
+    merge_in_redis(&mut redis, follower.take_deltas());
+    assert!(leader.take_deltas().is_empty(), "taken once");
+    let shared: Vec<AgentDelta> = redis.values().cloned().collect();
+    leader.merge(shared.clone(), t0 + secs(1));
+    follower.merge(shared, t0 + secs(1));
+
+    // On its own share neither would call a-1 unhealthy (2 errors in 60 s = 0.033/s).
+    let (states, expired) = leader.evaluate_shared(t0 + secs(1));
+    assert!(expired.is_empty());
+    let of = |who: &str| states.iter().find(|s| s.instance == who).map(|s| s.state);
+    assert_eq!((of("a-1"), of("b-1")), (Some(HealthState::Unhealthy), Some(HealthState::Healthy)));
+    assert_eq!(alerts.active().len(), 1, "the lease holder raised AgentUnhealthy");
+    follower.adopt(&states, t0 + secs(1));
+    let view = |t: &AgentTracker| {
+        t.snapshot(t0 + secs(1)).into_iter().map(|a| (a.instance, a.state, a.llm_error_rate)).collect::<Vec<_>>()
+    };
+    assert_eq!(view(&leader), view(&follower));
+    assert!((view(&follower)[0].2 - 4.0 / 60.0).abs() < 1e-9, "{:?}", view(&follower));
+    let up = "modelseed_agent_health_state{service=\"svc\",instance=\"a-1\",state=\"unhealthy\"} 1";
+    assert!(exposition(&leader_registry).contains(up) && exposition(&follower_registry).contains(up));
+
+    // A delta that could not be sent comes back with the next one.
+    follower.activity("svc", "a-1", errors, t0 + secs(2));
+    let lost = follower.take_deltas();
+    follower.restore(lost);
+    let again = follower.take_deltas();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].buckets.iter().map(|(_, c)| c[3]).sum::<u32>(), 2);
+
+    // Losing the lease drops the alerts without resolving them (the new holder sends them).
+    leader.withdraw_alerts();
+    assert!(alerts.active().is_empty());
+    leader.announce_current();
+    assert_eq!(alerts.active().len(), 1, "taking the lease back sends what fires");
+}

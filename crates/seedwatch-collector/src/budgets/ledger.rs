@@ -135,7 +135,7 @@ pub struct Budgets {
     alerts: Option<Arc<AlertCenter>>,
     needs_resource: bool,
     /// With shared state: alerts go out only from the replica holding the lease.
-    lease: std::sync::OnceLock<Arc<crate::shared::Lease>>,
+    lease: std::sync::OnceLock<Arc<dyn crate::shared::Leadership>>,
 }
 
 fn matches(scope: &Scope, c: &Charge<'_>) -> bool {
@@ -214,7 +214,7 @@ impl Budgets {
     }
 
     /// Shares the budgets' alerts with other replicas: only the holder of `lease` sends them.
-    pub fn share_alerts(&self, lease: Arc<crate::shared::Lease>) {
+    pub fn share_alerts(&self, lease: Arc<dyn crate::shared::Leadership>) {
         let _ = self.lease.set(lease);
     }
 

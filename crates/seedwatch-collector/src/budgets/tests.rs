@@ -292,3 +292,96 @@ fn a_failed_lookup_charges_nothing_and_is_counted() {
     assert_eq!(b.views(NOON)[0].spent_usd, 0.0);
     assert!(outcomes(&registry).contains("{outcome=\"lookup_failed\"} 1"), "{}", outcomes(&registry));
 }
+
+/// A shared store in memory, as Redis behaves: a span's cost is added only if its mark is new.
+#[derive(Debug, Default)]
+struct FakeShared {
+    /// Marks seen, and picodollars per (budget, period start).
+    inner: std::sync::Mutex<(std::collections::HashSet<Mark>, SpendByKey)>,
+}
+
+type SpendByKey = std::collections::HashMap<(String, i64), i64>;
+
+impl SpendStore for Arc<FakeShared> {
+    fn load(&self, _: usize) -> Result<Snapshot, StoreError> {
+        Ok(Snapshot { seed: 7, cutoff: i64::MIN, recent_from: i64::MIN, ..Default::default() })
+    }
+    fn contains(&self, marks: &[Mark]) -> Result<Vec<bool>, StoreError> {
+        Ok(vec![false; marks.len()])
+    }
+    fn commit(&self, _: &[((String, i64), f64)], _: &[Mark], _: i64, _: u64) -> Result<i64, StoreError> {
+        Ok(i64::MIN)
+    }
+    fn is_shared(&self) -> bool {
+        true
+    }
+    fn charge_shared(&self, charges: &[SharedCharge], keys: &[SpendKey]) -> Result<SharedOutcome, StoreError> {
+        let mut inner = self.inner.lock().expect("lock");
+        for c in charges {
+            if inner.0.insert(c.mark) {
+                for &t in &c.targets {
+                    let k = &keys[t];
+                    *inner.1.entry((k.budget.clone(), k.start)).or_default() += (c.cost * 1e12).round() as i64;
+                }
+            }
+        }
+        let totals = keys.iter().map(|k| inner.1.get(&(k.budget.clone(), k.start)).copied().unwrap_or(0) as f64 / 1e12);
+        Ok(SharedOutcome::Applied(totals.collect()))
+    }
+}
+
+#[derive(Debug)]
+struct Leader(std::sync::atomic::AtomicBool);
+
+impl crate::shared::Leadership for Leader {
+    fn held(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+#[test]
+fn replicas_sharing_a_store_show_every_charge_once_and_only_the_lease_holder_alerts() {
+    let store = Arc::new(FakeShared::default());
+    let yaml = "forecast_after: 1h\nlimits:\n  all: {limit_usd: 1, period: 1h}\n";
+    let replica = |lead: bool| {
+        let registry = DerivedRegistry::default();
+        let alerts = AlertCenter::start(AlertingConfig::default(), &registry).expect("no destinations");
+        let b = Budgets::open(config(yaml), Box::new(store.clone()), metrics(&registry), Some(alerts.clone()), NOON)
+            .expect("open");
+        let lease = Arc::new(Leader(std::sync::atomic::AtomicBool::new(lead)));
+        b.share_alerts(lease.clone());
+        (b, alerts, lease)
+    };
+    let (a, a_alerts, a_lease) = replica(true);
+    let (b, b_alerts, b_lease) = replica(false);
+    // Span 2 reached both replicas (a retry the balancer sent elsewhere).
+    a.charge_all(&[charge(1, 0.25, "openai"), charge(2, 0.125, "openai")], NOON + 10.0);
+    b.charge_all(&[charge(2, 0.125, "openai"), charge(3, 0.5, "openai")], NOON + 10.0);
+    for r in [&a, &b, &a] {
+        r.flush(NOON + 11.0);
+    }
+    let spent = |r: &Budgets| r.views(NOON + 11.0)[0].spent_usd;
+    assert_eq!((spent(&a), spent(&b)), (0.875, 0.875));
+    // Charged here after the flush: shown here at once, everywhere after the next flush.
+    b.charge_all(&[charge(4, 0.0625, "openai")], NOON + 12.0);
+    assert_eq!((spent(&a), spent(&b)), (0.875, 0.9375));
+    for r in [&a, &b] {
+        r.flush(NOON + 12.0);
+        r.tick(NOON + 12.0);
+    }
+    let names = |c: &AlertCenter| {
+        let mut v: Vec<String> = c.active().into_iter().filter_map(|a| a.labels.get("threshold").cloned()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&a_alerts), ["50%", "80%"]);
+    assert!(names(&b_alerts).is_empty(), "only the lease holder sends budget alerts");
+    assert_eq!(b.views(NOON + 12.0)[0].alerts.len(), 2, "every replica shows what fires");
+    // The lease moves: the new holder sends what fires, the old one drops it unresolved.
+    a_lease.0.store(false, std::sync::atomic::Ordering::Relaxed);
+    b_lease.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    a.tick(NOON + 13.0);
+    b.tick(NOON + 13.0);
+    assert!(names(&a_alerts).is_empty());
+    assert_eq!(names(&b_alerts), ["50%", "80%"]);
+}

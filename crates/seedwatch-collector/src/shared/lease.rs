@@ -30,6 +30,18 @@ end
 return 0
 "#;
 
+/// Whether this replica holds the lease now: what the holders of shared alerts ask.
+pub trait Leadership: Send + Sync + std::fmt::Debug {
+    /// True while this replica holds the lease.
+    fn held(&self) -> bool;
+}
+
+impl Leadership for Lease {
+    fn held(&self) -> bool {
+        Lease::held(self)
+    }
+}
+
 /// This replica's claim on the lease.
 #[derive(Debug)]
 pub struct Lease {

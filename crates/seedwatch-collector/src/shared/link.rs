@@ -55,11 +55,17 @@ struct Down {
     since: Instant,
 }
 
+/// After a failed connection attempt, calls fail at once for this long instead of each
+/// waiting `connect_timeout` again (an unreachable Redis would otherwise slow every round).
+const RECONNECT_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A connection to Redis shared by the budgets' flusher and the sync thread.
 pub struct RedisLink {
     client: redis::Client,
     config: RedisConfig,
     conn: Mutex<Option<redis::Connection>>,
+    /// When the last connection attempt failed, and why.
+    failed_connect: Mutex<Option<(Instant, String)>>,
     down: Mutex<Option<Down>>,
     up: AtomicBool,
     metrics: LinkMetrics,
@@ -144,6 +150,7 @@ impl RedisLink {
             client: client(&config)?,
             config,
             conn: Mutex::new(None),
+            failed_connect: Mutex::new(None),
             down: Mutex::new(None),
             up: AtomicBool::new(false),
             metrics,
@@ -171,7 +178,19 @@ impl RedisLink {
     }
 
     fn connect(&self) -> redis::RedisResult<redis::Connection> {
-        let conn = self.client.get_connection_with_timeout(self.config.connect_timeout)?;
+        let mut failed = self.failed_connect.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, why)) = failed.as_ref().filter(|(at, _)| at.elapsed() < RECONNECT_AFTER) {
+            return Err(redis::RedisError::from((redis::ErrorKind::Io, "cannot connect", why.clone())));
+        }
+        let conn = match self.client.get_connection_with_timeout(self.config.connect_timeout) {
+            Ok(conn) => conn,
+            Err(e) => {
+                *failed = Some((Instant::now(), e.to_string()));
+                return Err(e);
+            }
+        };
+        *failed = None;
+        drop(failed);
         conn.set_read_timeout(Some(self.config.command_timeout))?;
         conn.set_write_timeout(Some(self.config.command_timeout))?;
         Ok(conn)

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use config::{RedisConfig, RedisTls};
-pub use lease::Lease;
+pub use lease::{Leadership, Lease};
 pub use link::{HEALTH_NAME, RedisLink, SharedError};
 pub use outbox::Outbox;
 pub use spend::{RedisSpendStore, from_pico, to_pico};
@@ -38,9 +38,8 @@ use crate::health::Health;
 
 /// Something that exchanges its state with Redis at every sync.
 pub trait Participant: Send + Sync + std::fmt::Debug {
-    /// One exchange. `lead`: this replica holds the lease; `lead_changed`: it took or lost it
-    /// since the last round.
-    fn sync(&self, link: &RedisLink, lead: bool, lead_changed: bool);
+    /// One exchange; `lead`: this replica holds the lease.
+    fn sync(&self, link: &RedisLink, lead: bool);
     /// At shutdown: hands what is still held here to Redis, for the other replicas.
     fn finish(&self, link: &RedisLink);
 }
@@ -98,14 +97,11 @@ impl SharedState {
         let me = self.clone();
         let spawned = std::thread::Builder::new().name("seedwatch-shared-sync".into()).spawn(move || {
             let interval = me.link.config().sync_interval;
-            let mut lead = false;
             while !me.stop.load(Ordering::Relaxed) {
                 let started = std::time::Instant::now();
-                let now_lead = me.lease.renew();
-                let changed = now_lead != lead;
-                lead = now_lead;
+                let lead = me.lease.renew();
                 for p in me.participants() {
-                    p.sync(&me.link, lead, changed);
+                    p.sync(&me.link, lead);
                 }
                 let rest = interval.saturating_sub(started.elapsed()).max(Duration::from_millis(10));
                 me.sleep(rest);

@@ -10,6 +10,8 @@ use crate::shared::{Participant, RedisLink, agents, workflows};
 
 /// Workflows claimed per script call; more calls follow while a claim comes back full.
 const CLAIM_BATCH: usize = 1000;
+/// Traces per push: Redis runs one script at a time, so a push is cut to keep each short.
+const PUSH_BATCH: usize = 2000;
 
 /// Verdicts and forgotten instances (service, instance) not yet written to Redis.
 type Unpublished = (Vec<SharedAgentState>, Vec<(String, String)>);
@@ -22,12 +24,15 @@ pub(super) struct AgentsSync {
     seen: Mutex<(i64, i64)>,
     /// Verdicts the lease holder could not write yet.
     unpublished: Mutex<Unpublished>,
+    /// Whether this replica's alert center has the agents' alerts: only while it holds the
+    /// lease (on losing it they are dropped, even while Redis is unreachable).
+    announced: Mutex<bool>,
 }
 
 impl AgentsSync {
     pub(super) fn new(tracker: Arc<AgentTracker>) -> Self {
         tracker.share();
-        AgentsSync { tracker, seen: Mutex::new((0, -1)), unpublished: Mutex::default() }
+        AgentsSync { tracker, seen: Mutex::new((0, -1)), unpublished: Mutex::default(), announced: Mutex::new(false) }
     }
 
     fn now_unix() -> Duration {
@@ -36,15 +41,20 @@ impl AgentsSync {
 }
 
 impl Participant for AgentsSync {
-    fn sync(&self, link: &RedisLink, lead: bool, lead_changed: bool) {
+    fn sync(&self, link: &RedisLink, lead: bool) {
+        let mut announced = self.announced.lock().unwrap_or_else(|p| p.into_inner());
+        if !lead && *announced {
+            self.tracker.withdraw_alerts();
+            *announced = false;
+        }
         let config = self.tracker.config();
         let now = Instant::now();
         let oldest = RateWindow::oldest_bucket(Self::now_unix(), config.window);
         let keep = config.retention.as_secs() + config.window.as_secs();
         let deltas = self.tracker.take_deltas();
         let (seq, statever) = *self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        // The lease holder makes the verdicts: it does not read them back.
-        let ask_statever = if lead && !lead_changed { i64::MIN } else { statever };
+        // The lease holder makes the verdicts: it reads them back only when it just took over.
+        let ask_statever = if lead && *announced { i64::MIN } else { statever };
         let synced = match agents::sync(link, &deltas, seq, ask_statever, oldest, keep) {
             Ok(s) => s,
             Err(_) => {
@@ -58,8 +68,9 @@ impl Participant for AgentsSync {
         }
         *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = (synced.seq, synced.statever);
         if lead {
-            if lead_changed {
+            if !*announced {
                 self.tracker.announce_current();
+                *announced = true;
             }
             let (states, expired) = self.tracker.evaluate_shared(now);
             let mut unpublished = self.unpublished.lock().unwrap_or_else(|p| p.into_inner());
@@ -68,8 +79,6 @@ impl Participant for AgentsSync {
             if agents::publish_states(link, &unpublished.0, &unpublished.1).is_ok() {
                 *unpublished = Default::default();
             }
-        } else if lead_changed {
-            self.tracker.withdraw_alerts();
         }
     }
 
@@ -98,20 +107,23 @@ impl WorkflowsSync {
     }
 
     fn push(&self, link: &RedisLink) -> bool {
-        let deltas = self.rollup.take_deltas();
+        let mut deltas = self.rollup.take_deltas();
         let keep = (self.max_wait * 2 + self.idle).as_millis() as u64;
-        match workflows::push(link, &deltas, keep) {
-            Ok(()) => true,
-            Err(_) => {
-                self.rollup.restore(deltas);
-                false
+        let mut sent = 0;
+        while sent < deltas.len() {
+            let chunk = &deltas[sent..(sent + PUSH_BATCH).min(deltas.len())];
+            if workflows::push(link, chunk, keep).is_err() {
+                self.rollup.restore(deltas.split_off(sent));
+                return false;
             }
+            sent += chunk.len();
         }
+        true
     }
 }
 
 impl Participant for WorkflowsSync {
-    fn sync(&self, link: &RedisLink, _lead: bool, _lead_changed: bool) {
+    fn sync(&self, link: &RedisLink, _lead: bool) {
         if !self.push(link) {
             return;
         }
