@@ -282,7 +282,10 @@ def test_a_replica_killed_mid_stream_loses_at_most_its_flush_window(fleet, tmp_p
     f = fleet("{all: {limit_usd: 100000}}")
     sender = Sender(f.nginx)
     cost = 0.01
-    victim = f.replicas[0]
+    # The replica that holds the lease: its duties (agent health, shared alerts) must move.
+    leader = wait_until(lambda: next((r for r in f.replicas if r.metrics().get("seedwatch_redis_leader") == 1), None))
+    assert leader, "one replica holds the lease"
+    victim = leader
     killed_at = None
     started = time.monotonic()
     n = 0
@@ -308,6 +311,9 @@ def test_a_replica_killed_mid_stream_loses_at_most_its_flush_window(fleet, tmp_p
     assert total - at_risk - 1e-9 <= spends[0] <= total + 1e-9, (spends, total, at_risk)
     after = [t for t, _ in sender.acked if t > killed_at + 0.5]
     assert len(after) > 50, "the other replicas kept serving through nginx"
+    # Within lease_ttl (3 s) of the kill another replica holds the lease.
+    took_over = wait_until(lambda: sum(r.metrics().get("seedwatch_redis_leader", 0) for r in f.live()) == 1, timeout=5)
+    assert took_over, [r.metrics().get("seedwatch_redis_leader") for r in f.live()]
     print(f"sent {len(sender.acked)} ({sender.failures} retries), spent {spends[0]:.2f} of {total:.2f}, at risk {at_risk:.2f}")
 
 

@@ -68,7 +68,7 @@ impl BuildProcessor for Parsed {
             ),
             evicted: ctx.derived.counter(
                 "seedwatch_workflow_rollup_evicted",
-                "Traces left the workflow roll-up early: capacity (oldest closed to make room) or no_root (root never arrived)",
+                "Traces left the workflow roll-up early: capacity (oldest closed to make room), no_root (root never arrived), dropped (with shared state: table and hand-off to Redis both full)",
                 &["reason"],
                 limits,
             ),

@@ -125,6 +125,9 @@ struct State {
     traces: HashMap<[u8; 16], Pending>,
     /// Trace ids in arrival order, for evicting the oldest in O(1); may hold ids already closed.
     order: VecDeque<([u8; 16], Instant)>,
+    /// Shared state: traces pushed out of a full table, waiting for the next sync to hand them
+    /// to Redis (closing them here would summarise part of a workflow). At most `max_traces`.
+    handoff: Vec<([u8; 16], Pending)>,
 }
 
 /// The roll-up.
@@ -213,8 +216,14 @@ impl Rollup {
                 if state.traces.get(&oldest).is_some_and(|p| p.first_seen == seen)
                     && let Some(p) = state.traces.remove(&oldest)
                 {
-                    self.metrics.evicted.inc(&["capacity"], 1.0);
-                    closed.push((oldest, p));
+                    if !self.shared.load(std::sync::atomic::Ordering::Relaxed) {
+                        self.metrics.evicted.inc(&["capacity"], 1.0);
+                        closed.push((oldest, p));
+                    } else if state.handoff.len() < self.config.max_traces {
+                        state.handoff.push((oldest, p));
+                    } else {
+                        self.metrics.evicted.inc(&["dropped"], 1.0);
+                    }
                 }
             }
             state.order.push_back((key, now));
@@ -256,7 +265,7 @@ impl Rollup {
                     closed.push((key, p));
                 }
             }
-            let State { traces, order } = &mut *state;
+            let State { traces, order, .. } = &mut *state;
             order.retain(|(k, seen)| traces.get(k).is_some_and(|p| p.first_seen == *seen));
             self.metrics.pending.set(&[], traces.len() as f64);
         }

@@ -92,7 +92,9 @@ impl Rollup {
         let drained: Vec<([u8; 16], Pending)> = {
             let mut state = self.lock();
             state.order.clear();
-            state.traces.drain().collect()
+            let mut all = std::mem::take(&mut state.handoff);
+            all.extend(state.traces.drain());
+            all
         };
         self.metrics.pending.set(&[], 0.0);
         drained
@@ -155,6 +157,46 @@ impl Rollup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::derived_metrics::{DerivedRegistry, SeriesLimits};
+    use crate::processors::agent_metrics::config::WorkflowConfig;
+
+    fn rollup(max_traces: usize) -> (Rollup, DerivedRegistry) {
+        let r = DerivedRegistry::default();
+        let l = SeriesLimits { max_series: 100, ttl: std::time::Duration::from_secs(3600) };
+        let metrics = super::super::RollupMetrics {
+            workflow_cost: r.histogram("cost", "h", &["workflow_type"], &[1.0], l),
+            evicted: r.counter("evicted", "h", &["reason"], l),
+            pending: r.gauge("pending", "h", &[], l),
+            summaries: r.counter("summaries", "h", &["outcome"], l),
+        };
+        let config = WorkflowConfig { max_traces, ..Default::default() };
+        let recent = std::sync::Arc::new(crate::dashboard::RecentWorkflows::new(10));
+        (Rollup::new(config, metrics, None, crate::limits::StringCap::new(256), recent), r)
+    }
+
+    #[test]
+    fn with_shared_state_a_full_table_hands_traces_to_redis_instead_of_closing_them() {
+        let (r, registry) = rollup(2);
+        r.share();
+        let one = {
+            let mut t = Totals::default();
+            t.add(super::super::Contribution::Tool { error: false });
+            t
+        };
+        for trace in 1..=5u8 {
+            r.contribute(&[trace; 16], &one);
+        }
+        let mut text = String::new();
+        crate::telemetry::Exposition::encode(&registry, &mut text, crate::telemetry::ExpositionFormat::Text004);
+        // Two in the table, two handed off, the fifth dropped: none closed with part of its spans.
+        assert!(text.contains("evicted_total{reason=\"dropped\"} 1"), "{text}");
+        assert!(!text.contains("reason=\"capacity\""), "{text}");
+        let deltas = r.take_deltas();
+        let mut traces: Vec<_> = deltas.iter().map(|d| d.trace[..2].to_owned()).collect();
+        traces.sort();
+        assert_eq!(traces, ["01", "02", "04", "05"]);
+        assert!(r.take_deltas().is_empty());
+    }
 
     #[test]
     fn totals_go_out_as_integers_and_come_back_equal() {
