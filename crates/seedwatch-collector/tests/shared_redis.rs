@@ -191,3 +191,121 @@ fn a_workflow_is_claimed_once_with_every_replicas_contributions() {
     let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.as_str());
     assert_eq!((get("cost"), get("lc"), get("top")), (Some("375000000000"), Some("2"), Some("1")));
 }
+
+/// A CA and a server certificate for 127.0.0.1, made with the openssl command.
+fn certificates(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let out =
+            Command::new("openssl").args(args).current_dir(dir).output().expect("openssl (Debian package openssl)");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=test-ca",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n").expect("ext");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-set_serial",
+        "2",
+        "-days",
+        "1",
+        "-out",
+        "server.pem",
+        "-extfile",
+        "server.ext",
+    ]);
+    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
+}
+
+#[test]
+fn a_tls_redis_with_a_password_is_reached_with_the_configured_ca_and_refuses_a_wrong_password() {
+    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let dir = std::env::temp_dir().join(format!("seedwatch-redis-tls-{port}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (ca, cert, key) = certificates(&dir);
+    let mut child = Command::new("redis-server")
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .args(["--tls-cert-file", cert.to_str().expect("path"), "--tls-key-file", key.to_str().expect("path")])
+        .args(["--tls-ca-cert-file", ca.to_str().expect("path"), "--tls-auth-clients", "no", "--requirepass", "s3cret"])
+        .current_dir(&dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let config = |password: &str| RedisConfig {
+        url: format!("rediss://127.0.0.1:{port}/0"),
+        password: password.to_owned(),
+        tls: seedwatch_collector::shared::RedisTls { ca_file: Some(ca.clone()), ..Default::default() },
+        key_prefix: "tls:".into(),
+        ..Default::default()
+    };
+    let registry = DerivedRegistry::new();
+    let good = RedisLink::new(config("s3cret"), &registry, None).expect("link");
+    let lease = Lease::new(good.clone(), &registry);
+    assert!(lease.renew(), "took the lease over TLS");
+    assert!(good.is_up());
+    let wrong = RedisLink::new(config("nope"), &registry, None).expect("link");
+    let err = wrong.call("ping", |c| redis::cmd("PING").query::<String>(c)).expect_err("wrong password");
+    assert!(err.to_string().contains("redis ping") && err.to_string().to_lowercase().contains("pass"), "{err}");
+    // Without the CA the server's certificate is not trusted.
+    let untrusted =
+        RedisLink::new(RedisConfig { tls: Default::default(), ..config("s3cret") }, &registry, None).expect("link");
+    assert!(untrusted.call("ping", |c| redis::cmd("PING").query::<String>(c)).is_err());
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(dir);
+}

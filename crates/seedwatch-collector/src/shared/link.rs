@@ -99,6 +99,8 @@ fn read_pem(path: &std::path::Path, what: &str, url: &str) -> Result<Vec<u8>, Sh
 }
 
 fn client(config: &RedisConfig) -> Result<redis::Client, SharedError> {
+    // rediss:// builds a rustls client: on ring, as every client here.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let setup = |e: redis::RedisError| SharedError::Setup { url: redacted(&config.url), message: e.to_string() };
     let mut info = redis::IntoConnectionInfo::into_connection_info(config.url.as_str()).map_err(setup)?;
     let mut settings = info.redis_settings().clone();
