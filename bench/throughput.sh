@@ -19,6 +19,12 @@
 #
 #   bench/throughput.sh [duration, default 20s]
 #
+# The fair reference for those rows is a real serialising exporter to a real broker: a
+# `rotel+kafka` row per protocol runs Rotel exporting to Kafka in JSON (noida-db's Kafka API;
+# `--traces-batch-max-size 800` keeps a message under the broker's 1 MB limit) on the same
+# number of requests, its CPU counted until the topic holds every span (end offset, read with
+# kafka-python, ≥ spans / 800) and Rotel is idle. The summary gives seedwatch+es against it.
+#
 # A `seedwatch+redis` row per protocol runs the same config with shared state in Redis
 # (`redis-server` from Debian on CPU 1, with an append-only file as production would): one
 # replica, its spans per CPU-second against the embedded seedwatch row, Redis calls per OTLP
@@ -30,7 +36,7 @@
 #
 # Needs: taskset (util-linux), a release build (made here), Rotel and noida-db from PyPI
 # (installed into .venv-bench here), redis-server (Debian) for the Redis row. Reads /proc, so
-# Linux only. Loopback ports 24317-24320, 26379, 28889 and 29200.
+# Linux only. Loopback ports 24317-24320, 26379, 28889, 29092 and 29200.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-20s}
@@ -42,7 +48,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 cargo build --release --locked -q -p seedwatch-collector -p seedwatch-loadgen
 [ -x .venv-bench/bin/python ] || python3 -m venv .venv-bench
-.venv-bench/bin/pip install -q --disable-pip-version-check rotel==0.0.1a15 noida-db==0.2.3
+.venv-bench/bin/pip install -q --disable-pip-version-check rotel==0.0.1a15 noida-db==0.2.3 kafka-python==2.2.15
 ROTEL=$(.venv-bench/bin/python -c 'import rotel, pathlib; print(pathlib.Path(rotel.__file__).parent / "rotel-agent")')
 NOIDA=$(.venv-bench/bin/python -c 'import noida_db, pathlib; print(pathlib.Path(noida_db.__file__).parent / "noida-db")')
 SEEDWATCH=target/release/seedwatch
@@ -92,6 +98,16 @@ grep -q 'gzip: false' "$WORK/seedwatch-es-plain.yaml"
 cp "$WORK/seedwatch.yaml" "$WORK/seedwatch-redis.yaml"
 echo 'redis: {url: "redis://127.0.0.1:26379/0"}' >> "$WORK/seedwatch-redis.yaml"
 
+# Messages in the otlp_traces topic (Rotel's Kafka exporter writes one per batch).
+kafka_messages() {
+  .venv-bench/bin/python - <<'PY'
+from kafka import KafkaConsumer, TopicPartition
+c = KafkaConsumer(bootstrap_servers="127.0.0.1:29092", request_timeout_ms=5000, api_version_auto_timeout_ms=5000)
+parts = c.partitions_for_topic("otlp_traces") or set()
+print(sum(c.end_offsets([TopicPartition("otlp_traces", p) for p in parts]).values()) if parts else 0)
+PY
+}
+
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 wait_port() {
@@ -115,9 +131,10 @@ run() {
   sleep 1
   local before; before=$(cpu_ticks "$pid")
   [ "$name" = seedwatch+redis ] && REDIS_BEFORE=$(cpu_ticks "$(cat "$WORK/redis.pid")")
+  [ "$name" = rotel+kafka ] && KAFKA_BEFORE=$(kafka_messages)
   local endpoint="http://127.0.0.1:$port" secure=()
   local out amount=(--duration "$DURATION")
-  case $name in seedwatch+es*) amount=(--requests "${ES_REQUESTS:-300}") ;; esac
+  case $name in seedwatch+es* | rotel+kafka) amount=(--requests "${ES_REQUESTS:-300}") ;; esac
   if [ "$name" = seedwatch+tls ]; then
     endpoint="https://127.0.0.1:$port"
     secure=(--ca-file "$WORK/ca.pem" --header "authorization=Bearer $TOKEN")
@@ -135,6 +152,20 @@ run() {
       sleep 2
     done
     echo "$name $protocol: $accepted accepted, ${sent:-0} in Elasticsearch" >&2
+  fi
+  if [ "$name" = rotel+kafka ]; then
+    # Count the CPU until every accepted span is in the topic (800 per message) and Rotel idles.
+    local accepted; accepted=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["spans_accepted"])' "$out")
+    local want=$(( KAFKA_BEFORE + (accepted + 799) / 800 )) held=0
+    for _ in $(seq 1 300); do
+      held=$(kafka_messages)
+      [ "$held" -ge "$want" ] && break
+      sleep 1
+    done
+    local idle_from; idle_from=$(cpu_ticks "$pid")
+    sleep 1
+    while [ "$(cpu_ticks "$pid")" -gt "$idle_from" ]; do idle_from=$(cpu_ticks "$pid"); sleep 1; done
+    echo "$name $protocol: $accepted accepted, $(( held - KAFKA_BEFORE )) messages of up to 800 spans in Kafka" >&2
   fi
   if [ "$name" = seedwatch+redis ]; then
     sleep 2  # the last flush and sync
@@ -165,6 +196,11 @@ PY
 mkdir -p "$WORK/noida"
 (cd "$WORK/noida" && exec taskset -c 1 "$NOIDA" start --only elasticsearch --elasticsearch-port 29200 >"$WORK/noida.log" 2>&1) &
 wait_port 29200
+if [ -z "${NO_ES:-}" ]; then
+  mkdir -p "$WORK/noida-kafka"
+  (cd "$WORK/noida-kafka" && exec taskset -c 1 "$NOIDA" start --only kafka --kafka-port 29092 >"$WORK/noida-kafka.log" 2>&1) &
+  wait_port 29092
+fi
 if [ -z "${NO_REDIS:-}" ]; then
   mkdir -p "$WORK/redis"
   taskset -c 1 redis-server --port 26379 --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
@@ -185,6 +221,9 @@ for protocol in grpc http; do
     run seedwatch+redis "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch-redis.yaml"
   fi
   if [ -z "${NO_ES:-}" ]; then
+    run rotel+kafka "$protocol" "$port" -- "$ROTEL" start --otlp-grpc-endpoint 127.0.0.1:24317 \
+        --otlp-http-endpoint 127.0.0.1:24318 --exporter kafka --kafka-exporter-brokers 127.0.0.1:29092 \
+        --kafka-exporter-format json --traces-batch-max-size 800
     run seedwatch+es "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch-es.yaml"
     run seedwatch+es-plain "$protocol" "$port" -- "$SEEDWATCH" run -c "$WORK/seedwatch-es-plain.yaml"
   fi
@@ -218,6 +257,15 @@ for proto in ("grpc", "http"):
     if ("seedwatch", proto) in by and ("seedwatch+tls", proto) in by:
         p, t = by[("seedwatch", proto)], by[("seedwatch+tls", proto)]
         print(f"| {proto} | {t[0]/p[0]:.2f} | {t[1]/p[1]:.2f} |")
+if any(k[0] == "rotel+kafka" for k in by):
+    print()
+    print("| protocol | seedwatch+es / rotel+kafka spans per CPU-second (both until delivered) | peak RSS seedwatch+es / rotel+kafka |")
+    print("|---|---|---|")
+    for proto in ("grpc", "http"):
+        for name in ("seedwatch+es", "seedwatch+es-plain"):
+            if ("rotel+kafka", proto) in by and (name, proto) in by:
+                k, e = by[("rotel+kafka", proto)], by[(name, proto)]
+                print(f"| {proto}{', gzip off' if name.endswith('plain') else ''} | {e[1] / k[1]:.2f} | {e[2] / k[2]:.2f} |")
 if os.path.exists(sys.argv[5]):
     print()
     print("| protocol | seedwatch+redis / seedwatch spans per CPU-second | Redis calls per OTLP request | Redis CPU s |")
