@@ -34,9 +34,9 @@
 # (an earlier build, say) on the same config, for an A/B in one run; the summary gives its
 # spans per CPU-second against the seedwatch row. NO_ES=1 skips the Elasticsearch rows.
 #
-# Needs: taskset (util-linux), a release build (made here), Rotel and noida-db from PyPI
-# (installed into .venv-bench here), redis-server (Debian) for the Redis row. Reads /proc, so
-# Linux only. Loopback ports 24317-24320, 26379, 28889, 29092 and 29200.
+# Needs: taskset (util-linux), openssl, a release build (made here), Rotel, noida-db and
+# kafka-python from PyPI (installed into .venv-bench, or $BENCH_VENV, here), redis-server
+# (Debian) for the Redis row. Reads /proc, so Linux only. Loopback ports 24317-24320, 26379, 28889, 29092 and 29200.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-20s}
@@ -47,10 +47,12 @@ WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 cargo build --release --locked -q -p seedwatch-collector -p seedwatch-loadgen
-[ -x .venv-bench/bin/python ] || python3 -m venv .venv-bench
-.venv-bench/bin/pip install -q --disable-pip-version-check rotel==0.0.1a15 noida-db==0.2.3 kafka-python==2.2.15
-ROTEL=$(.venv-bench/bin/python -c 'import rotel, pathlib; print(pathlib.Path(rotel.__file__).parent / "rotel-agent")')
-NOIDA=$(.venv-bench/bin/python -c 'import noida_db, pathlib; print(pathlib.Path(noida_db.__file__).parent / "noida-db")')
+# BENCH_VENV: another venv to install into (CI's smoke run reuses the tests' one).
+VENV=${BENCH_VENV:-.venv-bench}
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q --disable-pip-version-check rotel==0.0.1a15 noida-db==0.2.3 kafka-python==2.2.15
+ROTEL=$("$VENV/bin/python" -c 'import rotel, pathlib; print(pathlib.Path(rotel.__file__).parent / "rotel-agent")')
+NOIDA=$("$VENV/bin/python" -c 'import noida_db, pathlib; print(pathlib.Path(noida_db.__file__).parent / "noida-db")')
 SEEDWATCH=target/release/seedwatch
 LOADGEN=target/release/seedwatch-loadgen
 
@@ -100,12 +102,17 @@ echo 'redis: {url: "redis://127.0.0.1:26379/0"}' >> "$WORK/seedwatch-redis.yaml"
 
 # Messages in the otlp_traces topic (Rotel's Kafka exporter writes one per batch).
 kafka_messages() {
-  .venv-bench/bin/python - <<'PY'
+  "$VENV/bin/python" - <<'PY'
 from kafka import KafkaConsumer, TopicPartition
 c = KafkaConsumer(bootstrap_servers="127.0.0.1:29092", request_timeout_ms=5000, api_version_auto_timeout_ms=5000)
 parts = c.partitions_for_topic("otlp_traces") or set()
 print(sum(c.end_offsets([TopicPartition("otlp_traces", p) for p in parts]).values()) if parts else 0)
 PY
+}
+
+# The collector's own /metrics (no curl on a fresh machine).
+scrape() {
+  python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:28889/metrics", timeout=5).read().decode())' 2>/dev/null || true
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -147,7 +154,7 @@ run() {
     # Polled every 2 s: each scrape costs seedwatch ~0.2 ms of CPU, which counts against it.
     for _ in $(seq 1 300); do
       local sent
-      sent=$(curl -s http://127.0.0.1:28889/metrics | awk '/^seedwatch_exporter_sent_spans_total\{exporter="elasticsearch"\}/ {print $2}')
+      sent=$(scrape | awk '/^seedwatch_exporter_sent_spans_total\{exporter="elasticsearch"\}/ {print $2}')
       [ "${sent:-0}" -ge "$accepted" ] 2>/dev/null && break
       sleep 2
     done
@@ -170,7 +177,7 @@ run() {
   if [ "$name" = seedwatch+redis ]; then
     sleep 2  # the last flush and sync
     local calls redis_after
-    calls=$(curl -s http://127.0.0.1:28889/metrics | awk '/^seedwatch_redis_calls_total\{/ {n += $2} END {print n + 0}')
+    calls=$(scrape | awk '/^seedwatch_redis_calls_total\{/ {n += $2} END {print n + 0}')
     redis_after=$(cpu_ticks "$(cat "$WORK/redis.pid")")
     python3 - "$protocol" "$out" "$calls" "$REDIS_BEFORE" "$redis_after" "$CLK_TCK" >>"$WORK/redis.tsv" <<'PY'
 import json, sys

@@ -4,8 +4,8 @@
 # dashboard's browser tests, Redis and nginx for replicas, a Python venv
 # with the OpenTelemetry SDK, Rotel and kubernetes-validate, one venv per GenAI
 # instrumentation library and the Vercel AI SDK from npm), then runs format and lint checks,
-# the Rust unit and integration tests, and the end-to-end tests against real peers on
-# loopback ports.
+# the Rust unit and integration tests, the end-to-end tests against real peers on loopback
+# ports, and a short benchmark smoke run that prints its ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,3 +75,10 @@ fi
 step "end-to-end tests (release builds, as shipped)"
 cargo build --release --locked --bin seedwatch --bin seedwatch-loadgen --bin seedwatch-demo-agent
 PATH="$PWD/.venv-tests/bin:$PATH" .venv-tests/bin/python -m pytest -c tests/pytest.ini -q
+
+# Printed so that a regression shows in every CI log; nothing is asserted on time (a shared
+# CI machine scatters): docs/benchmarks.md has the real runs.
+step "benchmark smoke: seedwatch against Rotel, shared state, agent instrumentation (ratios, not asserted)"
+BENCH_VENV=.venv-tests NO_ES=1 bench/throughput.sh "${BENCH_SMOKE_DURATION:-3s}"
+cargo bench --locked -q -p seedwatch-agent --bench instrumentation -- --quick --noplot >/dev/null
+.venv-tests/bin/python bench/agent_ratios.py
