@@ -1,43 +1,68 @@
 //! Cost of one instrumented tool call and one LLM call, against a bare OpenTelemetry span from
-//! the same SDK tracer provider in the same run. The providers record (spans are built with
-//! their attributes, metrics aggregate) but export nothing, so this is the instrumentation's
-//! own CPU cost, not the network's.
+//! the same tracer provider in the same run, on the calling thread. The pipelines are the
+//! shipped ones (`Builder::install`: batch span and log processors, the periodic metric reader,
+//! OTLP/HTTP) exporting to a server here that answers every request with an empty 200; audit
+//! records and redaction are on, JSON log lines off (they would go to the terminal). Batch
+//! queues overflow at this rate and drop (the SDK's own behaviour): what is measured is the
+//! instrumentation's cost to the caller, not the network's.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpListener;
 
 use criterion::{Criterion, criterion_main};
 use opentelemetry::trace::{Span as _, Tracer as _};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
-use opentelemetry_sdk::trace::SdkTracerProvider;
 use seedwatch_agent::{Builder, JsonLogs, LlmCall, ToolCall, Usage};
 use serde_json::json;
 
-/// Aggregates are kept by the SDK; this exporter discards them.
-struct Discard;
-
-impl PushMetricExporter for Discard {
-    async fn export(&self, _metrics: &ResourceMetrics) -> OTelSdkResult {
-        Ok(())
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
-        Ok(())
-    }
-    fn temporality(&self) -> Temporality {
-        Temporality::Cumulative
-    }
+/// An OTLP/HTTP server that reads each request and answers 200 with an empty body.
+fn discarding_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut length = 0usize;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some((k, v)) = line.split_once(':')
+                            && k.eq_ignore_ascii_case("content-length")
+                        {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let reply = b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+                    if reader.get_mut().write_all(reply).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
 }
 
 fn setup() -> seedwatch_agent::TelemetryGuard {
-    opentelemetry::global::set_tracer_provider(SdkTracerProvider::builder().build());
-    let reader = PeriodicReader::builder(Discard).with_interval(std::time::Duration::from_secs(3600)).build();
-    opentelemetry::global::set_meter_provider(SdkMeterProvider::builder().with_reader(reader).build());
+    let endpoint = discarding_server();
     Builder::new()
-        .env(|_| None)
-        .disabled(true)
+        .env(move |name| match name {
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some(endpoint.clone()),
+            "OTEL_EXPORTER_OTLP_PROTOCOL" => Some("http/protobuf".into()),
+            "OTEL_SERVICE_NAME" => Some("bench-agent".into()),
+            _ => None,
+        })
         .json_logs(JsonLogs::Off)
         .install_subscriber(false)
         .resource_gauges(false)
