@@ -36,11 +36,7 @@ impl Redis {
             .spawn()
             .expect("redis-server (Debian package redis-server; tests/run.sh installs it)");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_port(self.port);
     }
 
     fn stop(&mut self) {
@@ -58,6 +54,15 @@ impl Redis {
             connect_timeout: Duration::from_millis(500),
             ..Default::default()
         }
+    }
+}
+
+/// Waits (at most 10 s) until redis-server listens on `port`.
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -281,11 +286,7 @@ fn a_tls_redis_with_a_password_is_reached_with_the_configured_ca_and_refuses_a_w
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_port(port);
     let config = |password: &str| RedisConfig {
         url: format!("rediss://127.0.0.1:{port}/0"),
         password: password.to_owned(),

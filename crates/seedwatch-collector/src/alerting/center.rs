@@ -144,24 +144,11 @@ impl AlertCenter {
 
     /// Resolves every active alert whose labels include all of `matchers`; returns how many.
     pub fn resolve(&self, matchers: &[(&str, &str)], why: &str) -> usize {
-        let resolved: Vec<Alert> = {
-            let mut active = self.lock();
-            let keys: Vec<String> = active
-                .iter()
-                .filter(|(_, a)| matchers.iter().all(|(k, v)| a.labels.get(*k).is_some_and(|x| x == v)))
-                .map(|(k, _)| k.clone())
-                .collect();
-            let mut out = Vec::new();
-            for key in keys {
-                if let Some(mut alert) = active.remove(&key) {
-                    alert.ends_at = Some(SystemTime::now());
-                    alert.annotations.insert("resolution".into(), why.to_owned());
-                    self.count_active(&active, alert.name());
-                    out.push(alert);
-                }
-            }
-            out
-        };
+        let mut resolved = self.take_matching(matchers);
+        for alert in &mut resolved {
+            alert.ends_at = Some(SystemTime::now());
+            alert.annotations.insert("resolution".into(), why.to_owned());
+        }
         let n = resolved.len();
         if n > 0 {
             for a in &resolved {
@@ -175,18 +162,25 @@ impl AlertCenter {
     /// Drops matching alerts without resolving them: another replica sends them now (it took
     /// the shared-state lease). Returns how many were dropped.
     pub fn forget(&self, matchers: &[(&str, &str)]) -> usize {
+        self.take_matching(matchers).len()
+    }
+
+    /// Removes the active alerts whose labels include all of `matchers`, keeping the gauge.
+    fn take_matching(&self, matchers: &[(&str, &str)]) -> Vec<Alert> {
         let mut active = self.lock();
         let keys: Vec<String> = active
             .iter()
             .filter(|(_, a)| matchers.iter().all(|(k, v)| a.labels.get(*k).is_some_and(|x| x == v)))
             .map(|(k, _)| k.clone())
             .collect();
-        for key in &keys {
-            if let Some(alert) = active.remove(key) {
+        let mut taken = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(alert) = active.remove(&key) {
                 self.count_active(&active, alert.name());
+                taken.push(alert);
             }
         }
-        keys.len()
+        taken
     }
 
     /// Every active alert.

@@ -18,6 +18,7 @@ pub use config::{BudgetConfig, BudgetsConfig, Scope, StoreConfig};
 pub use dedupe::Verdict;
 pub use ledger::{BudgetMetrics, BudgetView, Budgets, Charge, FORECAST_ALERT, THRESHOLD_ALERT};
 pub use period::{Period, Window};
+pub(crate) use store::open_database;
 pub use store::{
     BUCKET_SECS, Mark, MemoryStore, RedbStore, SharedCharge, SharedOutcome, Snapshot, SpanKey, SpendKey, SpendStore,
     StoreError, bucket_of,

@@ -59,6 +59,15 @@ fn marks_table(name: &str) -> TableDefinition<'_, u64, ()> {
     TableDefinition::new(name)
 }
 
+/// Opens (creating the file and its directory) a redb file with a page cache of `cache_bytes`.
+pub(crate) fn open_database(path: &Path, cache_bytes: usize) -> Result<Database, StoreError> {
+    let fail = |message: String| StoreError { path: path.display().to_string(), message };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create its directory: {e}")))?;
+    }
+    redb::Builder::new().set_cache_size(cache_bytes).create(path).map_err(|e| fail(format!("cannot open: {e}")))
+}
+
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
 #[error("budget store {path}: {message}")]
@@ -176,16 +185,8 @@ pub struct RedbStore {
 impl RedbStore {
     /// Opens (creating the file and its directory) the store at `path`.
     pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
-        let name = path.display().to_string();
-        let fail = |message: String| StoreError { path: name.clone(), message };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create its directory: {e}")))?;
-        }
-        let db = redb::Builder::new()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)
-            .map_err(|e| fail(format!("cannot open: {e}")))?;
-        let store = RedbStore { db, path: name };
+        let db = open_database(path, CACHE_BYTES)?;
+        let store = RedbStore { db, path: path.display().to_string() };
         store.prepare()?;
         Ok(store)
     }

@@ -123,10 +123,15 @@ fn agent_from(flat: &[Value]) -> Option<SharedAgent> {
     })
 }
 
+/// The items of a list in a script's answer: Lua's cjson writes an empty list as `{}`, so
+/// anything but an array is empty.
+fn list(v: &Value) -> &[Value] {
+    v.as_array().map_or(&[], Vec::as_slice)
+}
+
 fn parse(answer: &str) -> Option<AgentsSynced> {
     let v: Value = serde_json::from_str(answer).ok()?;
     let parts = v.as_array()?;
-    let list = |v: &Value| -> Vec<Value> { v.as_array().cloned().unwrap_or_default() };
     let agents = list(parts.get(2)?).iter().filter_map(|a| agent_from(a.as_array()?)).collect();
     let states = match parts.get(3)? {
         Value::Bool(false) => None,

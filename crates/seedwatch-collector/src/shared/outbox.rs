@@ -22,14 +22,8 @@ pub struct Outbox {
 impl Outbox {
     /// Opens (creating) the buffer at `path`.
     pub fn open(path: &Path) -> Result<Outbox, StoreError> {
-        let name = path.display().to_string();
-        let fail = |message: String| StoreError { path: name.clone(), message };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create its directory: {e}")))?;
-        }
-        let db =
-            redb::Builder::new().set_cache_size(4 << 20).create(path).map_err(|e| fail(format!("cannot open: {e}")))?;
-        let outbox = Outbox { db, path: name };
+        let db = crate::budgets::open_database(path, 4 << 20)?;
+        let outbox = Outbox { db, path: path.display().to_string() };
         let tx = outbox.db.begin_write().map_err(|e| outbox.fail(e))?;
         tx.open_table(BATCHES).map_err(|e| outbox.fail(e))?;
         tx.commit().map_err(|e| outbox.fail(e))?;
