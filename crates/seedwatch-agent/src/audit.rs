@@ -4,11 +4,12 @@
 //! routes both loggers and the `audit.` / `security.` event prefixes to the audit index.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use opentelemetry::Context;
 use serde_json::Value;
 
-use crate::logs::{Field, emit_event};
+use crate::logs::{Field, Origin, emit_event};
 use crate::shared::{self, AUDIT_SCOPE, SECURITY_SCOPE};
 
 /// `event.name` of a tool execution record.
@@ -29,33 +30,49 @@ fn json_field(value: Option<&Value>) -> Field {
     Field::Str(sanitized.to_string())
 }
 
-/// The audit record of one tool execution; inputs, outputs and the error message are
-/// sanitised here (the message already was by the caller).
-pub(crate) fn tool_execution(
-    cx: &Context,
-    tool: &str,
-    duration: f64,
-    inputs: Option<&Value>,
-    outputs: Option<&Value>,
-    error: Option<&(String, String)>,
-) {
-    let shared = shared::get();
-    let (memory, cpu) = crate::resources::last_sample();
-    let mut fields = vec![
-        ("tool_name", Field::Str(tool.to_owned())),
-        ("duration", Field::F64(duration)),
-        ("success", Field::Bool(error.is_none())),
-        ("inputs", json_field(inputs)),
-        ("outputs", json_field(outputs)),
-        ("memory_usage", Field::U64(memory)),
-        ("cpu_usage", Field::F64(cpu)),
-    ];
-    if let Some((error_type, message)) = error {
-        fields.push(("error", Field::Str(message.clone())));
-        fields.push(("error.type", Field::Str(error_type.clone())));
+/// One tool execution, as captured when the call ended; its audit record is made from it
+/// (on the deferred worker, usually).
+pub(crate) struct ToolExecution {
+    pub origin: Origin,
+    pub tool: Arc<str>,
+    pub duration: f64,
+    pub inputs: Option<Value>,
+    pub outputs: Option<Value>,
+    /// `error.type` and the message, already redacted.
+    pub error: Option<(String, String)>,
+    /// The process's memory and CPU when the call ended.
+    pub memory: u64,
+    pub cpu: f64,
+}
+
+impl ToolExecution {
+    /// The audit record; inputs and outputs are sanitised here.
+    pub(crate) fn emit(self) {
+        let shared = shared::get();
+        let mut fields = vec![
+            ("tool_name", Field::Str(self.tool.to_string())),
+            ("duration", Field::F64(self.duration)),
+            ("success", Field::Bool(self.error.is_none())),
+            ("inputs", json_field(self.inputs.as_ref())),
+            ("outputs", json_field(self.outputs.as_ref())),
+            ("memory_usage", Field::U64(self.memory)),
+            ("cpu_usage", Field::F64(self.cpu)),
+        ];
+        let level = if self.error.is_some() { tracing::Level::WARN } else { tracing::Level::INFO };
+        if let Some((error_type, message)) = self.error {
+            fields.push(("error", Field::Str(message)));
+            fields.push(("error.type", Field::Str(error_type)));
+        }
+        emit_event(
+            &self.origin,
+            shared.audit_logger.as_ref(),
+            AUDIT_SCOPE,
+            TOOL_EXECUTION_EVENT,
+            level,
+            "Tool execution",
+            fields,
+        );
     }
-    let level = if error.is_some() { tracing::Level::WARN } else { tracing::Level::INFO };
-    emit_event(cx, shared.audit_logger.as_ref(), AUDIT_SCOPE, TOOL_EXECUTION_EVENT, level, "Tool execution", fields);
 }
 
 /// Names an API key in an audit record without carrying it.
@@ -184,7 +201,15 @@ fn emit(event: &'static str, level: tracing::Level, message: &str, fields: Vec<(
             v => (k, v),
         })
         .collect();
-    emit_event(&Context::current(), shared.security_logger.as_ref(), SECURITY_SCOPE, event, level, message, fields);
+    emit_event(
+        &Origin::capture(&Context::current(), std::time::SystemTime::now()),
+        shared.security_logger.as_ref(),
+        SECURITY_SCOPE,
+        event,
+        level,
+        message,
+        fields,
+    );
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
+use crate::deferred::{self, Worker};
 use crate::export::gate::{TelemetryStats, abandon_in_flight, telemetry_stats};
 use crate::export::settings::{EnvSettings, Protocol, signal_url};
 use crate::export::{logger_provider, meter_provider, tracer_provider};
@@ -280,7 +281,7 @@ impl Builder {
         };
         let _ = rustls::crypto::ring::default_provider().install_default();
         let resource = resource(&settings);
-        let mut guard = TelemetryGuard { tracer: None, meter: None, logger: None, runtime: None };
+        let mut guard = TelemetryGuard { tracer: None, meter: None, logger: None, runtime: None, deferred: None };
         if !settings.disabled {
             let needs_runtime = settings.targets().iter().any(|t| t.protocol == Protocol::Grpc);
             if needs_runtime {
@@ -326,9 +327,14 @@ impl Builder {
         if let Some(m) = &guard.meter {
             opentelemetry::global::set_meter_provider(m.clone());
         }
-        if !shared::install(Shared::new(self.sanitizer, pricing, sink, guard.logger.as_ref())) {
+        let queue = std::sync::Arc::new(deferred::queue());
+        let shared = Shared::new(self.sanitizer, pricing, sink, guard.logger.as_ref())
+            .with_tracer_of(guard.tracer.as_ref())
+            .with_deferred(queue.clone());
+        if !shared::install(shared) {
             return Err(InitError::AlreadyInitialised);
         }
+        guard.deferred = Worker::start(queue);
         if self.resource_gauges {
             crate::resources::register();
         }
@@ -356,6 +362,8 @@ fn resource(s: &EnvSettings) -> Resource {
 /// Keeps the pipelines running; flushes and shuts them down when dropped (at most about
 /// 5 s, even when the backend is down; what is left then is counted as dropped).
 pub struct TelemetryGuard {
+    /// Audit records and call metrics waiting to be made: done before the pipelines flush.
+    deferred: Option<Worker>,
     tracer: Option<SdkTracerProvider>,
     meter: Option<SdkMeterProvider>,
     logger: Option<SdkLoggerProvider>,
@@ -368,6 +376,9 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 impl TelemetryGuard {
     /// Exports what is buffered now.
     pub fn flush(&self) {
+        if let Some(d) = &self.deferred {
+            d.flush(SHUTDOWN_TIMEOUT);
+        }
         if let Some(t) = &self.tracer {
             let _ = t.force_flush();
         }
@@ -388,6 +399,9 @@ impl TelemetryGuard {
     /// Shuts the three pipelines down side by side, so a down backend costs at most one
     /// timeout in all, not one per signal.
     fn stop(&mut self) {
+        if let Some(mut d) = self.deferred.take() {
+            d.stop(SHUTDOWN_TIMEOUT);
+        }
         let (meter, tracer, logger) = (self.meter.take(), self.tracer.take(), self.logger.take());
         std::thread::scope(|scope| {
             if let Some(m) = &meter {

@@ -40,6 +40,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod audit;
+mod deferred;
 mod export;
 pub mod health;
 mod http_server;

@@ -4,10 +4,14 @@
 
 use std::sync::{Arc, OnceLock};
 
+use opentelemetry::Context;
 use opentelemetry::logs::LoggerProvider as _;
+use opentelemetry::trace::{SpanBuilder, TraceContextExt as _, TracerProvider as _};
 use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use seedwatch_semconv::pricing::PricingTable;
 
+use crate::deferred::{Job, Queue};
 use crate::instrument::instruments::Instruments;
 use crate::logs::LogSink;
 use crate::redact::Sanitizer;
@@ -27,6 +31,10 @@ pub(crate) struct Shared {
     pub app_logger: Option<SdkLogger>,
     pub audit_logger: Option<SdkLogger>,
     pub security_logger: Option<SdkLogger>,
+    /// The installed provider's tracer; without one, spans go to the global provider.
+    pub tracer: Option<SdkTracer>,
+    /// The deferred worker's queue; without one, callers do that work themselves.
+    pub deferred: Option<Arc<Queue<Job>>>,
 }
 
 impl Shared {
@@ -44,7 +52,29 @@ impl Shared {
             app_logger: logs.map(|p| p.logger(SCOPE)),
             audit_logger: logs.map(|p| p.logger(AUDIT_SCOPE)),
             security_logger: logs.map(|p| p.logger(SECURITY_SCOPE)),
+            tracer: None,
+            deferred: None,
         }
+    }
+
+    /// Starts the span `builder` describes under `parent`; the context with it.
+    pub(crate) fn start_span(&self, builder: SpanBuilder, parent: &Context) -> Context {
+        match &self.tracer {
+            Some(tracer) => parent.with_span(builder.start_with_context(tracer, parent)),
+            None => parent.with_span(builder.start_with_context(&opentelemetry::global::tracer(SCOPE), parent)),
+        }
+    }
+
+    /// Spans from `provider`'s tracer, made once.
+    pub(crate) fn with_tracer_of(mut self, provider: Option<&SdkTracerProvider>) -> Shared {
+        self.tracer = provider.map(|p| p.tracer(SCOPE));
+        self
+    }
+
+    /// Work deferred to the worker that serves `queue`.
+    pub(crate) fn with_deferred(mut self, queue: Arc<Queue<Job>>) -> Shared {
+        self.deferred = Some(queue);
+        self
     }
 }
 

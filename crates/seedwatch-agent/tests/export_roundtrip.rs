@@ -176,6 +176,10 @@ async fn spans_metrics_and_logs_reach_the_backend_in_shape() {
     assert_eq!(string(&fba_audit.1.attributes, "outputs"), Some(r#"{"objective":0.87}"#));
     assert_eq!(attr(&fba_audit.1.attributes, "success"), Some(&Any::BoolValue(true)));
     assert_eq!(fba_audit.1.span_id, fba.span_id, "the audit record points at the tool's span");
+    // Made on the deferred worker, dated and placed where the call ended.
+    assert_eq!(fba_audit.1.time_unix_nano, fba.end_time_unix_nano, "dated when the call ended");
+    assert_eq!(string(&fba_audit.1.attributes, "thread.name"), std::thread::current().name(), "the caller's thread");
+    assert_eq!(string(&fba_audit.1.attributes, "workflow_id"), Some("wf-1"), "the caller's scope");
     let security =
         records.iter().find(|(s, r)| s == "modelseed.security" && r.event_name == "security.api_key_usage").unwrap();
     assert!(string(&security.1.attributes, "api_key_id").unwrap().starts_with("sha256:"));
@@ -230,7 +234,15 @@ async fn spans_metrics_and_logs_reach_the_backend_in_shape() {
     assert_eq!(line["tool_name"], "run_metabolic_fba");
     assert_eq!(line["workflow_id"], "wf-1");
     assert_eq!(line["trace_id"].as_str().unwrap(), hex(&root.trace_id));
-    assert!(lines.iter().any(|l| l["logger"] == "seedwatch.audit" && l["event.name"] == "audit.tool_execution"));
+    let audit_lines: Vec<_> = lines
+        .iter()
+        .filter(|l| l["logger"] == "seedwatch.audit" && l["event.name"] == "audit.tool_execution")
+        .collect();
+    assert_eq!(audit_lines.len(), 5);
+    let fba_line = audit_lines.iter().find(|l| l["tool_name"] == "run_metabolic_fba").unwrap();
+    assert_eq!(fba_line["thread"].as_str(), std::thread::current().name());
+    assert_eq!(fba_line["workflow_id"], "wf-1");
+    assert_eq!(fba_line["span_id"].as_str().unwrap(), hex(&fba.span_id));
 }
 
 fn number(v: Number) -> f64 {

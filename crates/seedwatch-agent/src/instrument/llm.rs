@@ -2,14 +2,16 @@
 //! LLM series, and the cost from the pricing table the collector uses too.
 
 use std::future::Future;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::SystemTime;
 
-use opentelemetry::trace::{FutureExt as _, SpanKind, TraceContextExt as _, Tracer as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::trace::{FutureExt as _, SpanBuilder, SpanKind, TraceContextExt as _};
+use opentelemetry::{Context, KeyValue, StringValue};
 use seedwatch_semconv::attributes::{gen_ai, seedwatch};
 
-use super::fail_span;
-use crate::shared::{self, SCOPE};
+use super::{fail_span, prices, seconds_between, span_name};
+use crate::deferred::{self, Job};
+use crate::shared;
 
 /// Token counts of one call, as the GenAI conventions count them: cache reads and writes are
 /// part of `input`, reasoning is part of `output`. The collector's own type, so both halves
@@ -21,11 +23,11 @@ pub use seedwatch_semconv::Tokens as Usage;
 pub struct LlmCall {
     cx: Context,
     operation: &'static str,
-    provider: String,
-    request_model: String,
-    response_model: Option<String>,
+    provider: Arc<str>,
+    request_model: Arc<str>,
+    response_model: Option<Arc<str>>,
     usage: Option<Usage>,
-    start: Instant,
+    start: SystemTime,
     ended: bool,
 }
 
@@ -37,26 +39,28 @@ impl LlmCall {
 
     /// Starts a call of another GenAI operation (`text_completion`, `embeddings`, ...).
     pub fn start_operation(operation: &'static str, provider: impl Into<String>, model: impl Into<String>) -> LlmCall {
-        let (provider, request_model) = (provider.into(), model.into());
-        let tracer = opentelemetry::global::tracer(SCOPE);
-        let parent = Context::current();
-        let span = tracer
-            .span_builder(format!("{operation} {request_model}"))
+        let (provider, request_model): (Arc<str>, Arc<str>) = (provider.into().into(), model.into().into());
+        // Room for what `end` adds (response model, tokens, cost, error type): the span keeps
+        // this vector, and growing it a push at a time cost more than the rest of `end`.
+        let mut attributes = Vec::with_capacity(12);
+        attributes.extend([
+            KeyValue::new(gen_ai::OPERATION_NAME, operation),
+            KeyValue::new(gen_ai::PROVIDER_NAME, StringValue::from(provider.clone())),
+            KeyValue::new(gen_ai::REQUEST_MODEL, StringValue::from(request_model.clone())),
+        ]);
+        let start = SystemTime::now();
+        let builder = SpanBuilder::from_name(span_name(operation, &request_model))
             .with_kind(SpanKind::Client)
-            .with_attributes([
-                KeyValue::new(gen_ai::OPERATION_NAME, operation),
-                KeyValue::new(gen_ai::PROVIDER_NAME, provider.clone()),
-                KeyValue::new(gen_ai::REQUEST_MODEL, request_model.clone()),
-            ])
-            .start_with_context(&tracer, &parent);
+            .with_start_time(start)
+            .with_attributes(attributes);
         LlmCall {
-            cx: parent.with_span(span),
+            cx: shared::get().start_span(builder, &Context::current()),
             operation,
             provider,
             request_model,
             response_model: None,
             usage: None,
-            start: Instant::now(),
+            start,
             ended: false,
         }
     }
@@ -68,7 +72,7 @@ impl LlmCall {
 
     /// The model that answered (often a dated version of the one asked for).
     pub fn response_model(&mut self, model: impl Into<String>) {
-        self.response_model = Some(model.into());
+        self.response_model = Some(model.into().into());
     }
 
     /// The tokens the provider reported.
@@ -76,18 +80,13 @@ impl LlmCall {
         self.usage = Some(usage);
     }
 
-    /// The model that answered, else the one asked for.
-    fn model(&self) -> &str {
-        self.response_model.as_deref().unwrap_or(&self.request_model)
-    }
-
     /// The price: of the model that answered (a dated version may have its own), else of
     /// the one asked for.
     fn price(&self, pricing: &seedwatch_semconv::pricing::PricingTable) -> Option<seedwatch_semconv::pricing::Price> {
         self.response_model
-            .as_deref()
-            .and_then(|m| pricing.lookup(&self.provider, m))
-            .or_else(|| pricing.lookup(&self.provider, &self.request_model))
+            .as_ref()
+            .and_then(|m| prices::lookup(pricing, &self.provider, m))
+            .or_else(|| prices::lookup(pricing, &self.provider, &self.request_model))
     }
 
     /// Ends the call as succeeded; returns its cost in USD when the pricing table knows the
@@ -108,63 +107,98 @@ impl LlmCall {
         }
         self.ended = true;
         let shared = shared::get();
-        let i = &shared.instruments;
-        let duration = self.start.elapsed().as_secs_f64();
+        let end = SystemTime::now();
+        let duration = seconds_between(self.start, end);
         let span = self.cx.span();
-        let model = self.model().to_owned();
-        // The `model` label is the model asked for, as the collector labels it: a model's
-        // failed calls and its successes (answered by a dated version) share one series.
-        let label_model = KeyValue::new("model", self.request_model.clone());
         if let Some(m) = &self.response_model {
-            span.set_attribute(KeyValue::new(gen_ai::RESPONSE_MODEL, m.clone()));
+            span.set_attribute(KeyValue::new(gen_ai::RESPONSE_MODEL, StringValue::from(m.clone())));
         }
-        let mut genai = vec![
-            KeyValue::new(gen_ai::OPERATION_NAME, self.operation),
-            KeyValue::new(gen_ai::PROVIDER_NAME, self.provider.clone()),
-            KeyValue::new(gen_ai::REQUEST_MODEL, self.request_model.clone()),
-            KeyValue::new(gen_ai::RESPONSE_MODEL, model.clone()),
-        ];
         let mut cost = None;
         if let Some(u) = self.usage {
-            span.set_attributes([
-                KeyValue::new(gen_ai::USAGE_INPUT_TOKENS, saturating_i64(u.input)),
-                KeyValue::new(gen_ai::USAGE_OUTPUT_TOKENS, saturating_i64(u.output)),
-            ]);
-            for (key, n) in [
+            cost = self.price(&shared.pricing).map(|p| p.cost(&u));
+            let counted = [
+                (gen_ai::USAGE_INPUT_TOKENS, u.input),
+                (gen_ai::USAGE_OUTPUT_TOKENS, u.output),
                 (gen_ai::USAGE_CACHE_READ_INPUT_TOKENS, u.cache_read),
                 (gen_ai::USAGE_CACHE_CREATION_INPUT_TOKENS, u.cache_creation),
                 (gen_ai::USAGE_REASONING_OUTPUT_TOKENS, u.reasoning),
-            ] {
-                if n > 0 {
-                    span.set_attribute(KeyValue::new(key, saturating_i64(n)));
-                }
+            ];
+            // Input and output always, the others when counted.
+            let tokens = counted
+                .into_iter()
+                .enumerate()
+                .filter(|(i, (_, n))| *i < 2 || *n > 0)
+                .map(|(_, (key, n))| KeyValue::new(key, saturating_i64(n)));
+            span.set_attributes(tokens.chain(cost.map(|c| KeyValue::new(seedwatch::LLM_COST_USD, c))));
+        }
+        let error_type = match error {
+            Some((error_type, message)) => {
+                fail_span(&self.cx, &error_type, &shared.sanitizer.redact_text(&message));
+                Some(error_type)
             }
+            None => None,
+        };
+        span.end_with_timestamp(end);
+        deferred::submit(Job::Llm(LlmMetrics {
+            operation: self.operation,
+            provider: self.provider.clone(),
+            request_model: self.request_model.clone(),
+            response_model: self.response_model.clone(),
+            usage: self.usage,
+            cost,
+            duration,
+            error_type,
+        }));
+        cost
+    }
+}
+
+/// The metric recordings of one ended call (on the deferred worker, usually).
+pub(crate) struct LlmMetrics {
+    operation: &'static str,
+    provider: Arc<str>,
+    request_model: Arc<str>,
+    response_model: Option<Arc<str>>,
+    usage: Option<Usage>,
+    cost: Option<f64>,
+    duration: f64,
+    error_type: Option<String>,
+}
+
+impl LlmMetrics {
+    /// The GenAI client metrics and the guide's LLM series.
+    pub(crate) fn record(self) {
+        let i = &shared::get().instruments;
+        let provider = KeyValue::new("provider", StringValue::from(self.provider.clone()));
+        // The `model` label is the model asked for, as the collector labels it: a model's
+        // failed calls and its successes (answered by a dated version) share one series.
+        let label_model = KeyValue::new("model", StringValue::from(self.request_model.clone()));
+        let answered = self.response_model.as_ref().unwrap_or(&self.request_model).clone();
+        let mut genai = vec![
+            KeyValue::new(gen_ai::OPERATION_NAME, self.operation),
+            KeyValue::new(gen_ai::PROVIDER_NAME, StringValue::from(self.provider)),
+            KeyValue::new(gen_ai::REQUEST_MODEL, StringValue::from(self.request_model)),
+            KeyValue::new(gen_ai::RESPONSE_MODEL, StringValue::from(answered)),
+        ];
+        if let Some(u) = self.usage {
             for (kind, n) in [("input", u.input), ("output", u.output)] {
                 genai.push(KeyValue::new("gen_ai.token.type", kind));
                 i.token_usage.record(n, &genai);
                 genai.pop();
             }
-            cost = self.price(&shared.pricing).map(|p| p.cost(&u));
-            if let Some(c) = cost {
-                span.set_attribute(KeyValue::new(seedwatch::LLM_COST_USD, c));
-                i.llm_cost.add(c, &[KeyValue::new("provider", self.provider.clone()), label_model.clone()]);
-            }
         }
-        if let Some((t, _)) = &error {
+        if let Some(c) = self.cost {
+            i.llm_cost.add(c, &[provider.clone(), label_model.clone()]);
+        }
+        if let Some(t) = &self.error_type {
             genai.push(KeyValue::new("error.type", t.clone()));
         }
-        i.operation_duration.record(duration, &genai);
-        i.llm_requests.add(1, &[KeyValue::new("provider", self.provider.clone()), label_model]);
-        i.llm_duration.record(duration, &[KeyValue::new("provider", self.provider.clone())]);
-        if let Some((error_type, message)) = &error {
-            i.llm_errors.add(
-                1,
-                &[KeyValue::new("provider", self.provider.clone()), KeyValue::new("error_type", error_type.clone())],
-            );
-            fail_span(&self.cx, error_type, &shared.sanitizer.redact_text(message));
+        i.operation_duration.record(self.duration, &genai);
+        i.llm_requests.add(1, &[provider.clone(), label_model]);
+        i.llm_duration.record(self.duration, std::slice::from_ref(&provider));
+        if let Some(error_type) = self.error_type {
+            i.llm_errors.add(1, &[provider, KeyValue::new("error_type", error_type)]);
         }
-        span.end();
-        cost
     }
 }
 

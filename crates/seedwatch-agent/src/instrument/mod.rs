@@ -3,6 +3,7 @@
 pub(crate) mod instruments;
 pub mod llm;
 pub mod performance;
+mod prices;
 pub(crate) mod scope;
 pub mod tool;
 pub mod workflow;
@@ -30,6 +31,21 @@ pub(crate) use in_context;
 
 use opentelemetry::trace::{Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
+
+/// `{operation} {subject}`, as the GenAI conventions name spans, in one allocation.
+pub(crate) fn span_name(operation: &str, subject: &str) -> String {
+    let mut name = String::with_capacity(operation.len() + 1 + subject.len());
+    name.push_str(operation);
+    name.push(' ');
+    name.push_str(subject);
+    name
+}
+
+/// Seconds from `start` to `end`. A call's span and its metrics share these two wall-clock
+/// readings (one clock read at each end); a clock stepped back between them gives 0.
+pub(crate) fn seconds_between(start: std::time::SystemTime, end: std::time::SystemTime) -> f64 {
+    end.duration_since(start).map_or(0.0, |d| d.as_secs_f64())
+}
 
 /// Marks a context's span failed with a low-cardinality `error.type` and a message.
 pub(crate) fn fail_span(cx: &Context, error_type: &str, message: &str) {

@@ -4,24 +4,27 @@
 use std::fmt::Display;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::SystemTime;
 
-use opentelemetry::trace::{SpanKind, TraceContextExt as _, Tracer as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt as _};
+use opentelemetry::{Context, KeyValue, StringValue};
 use seedwatch_semconv::attributes::gen_ai;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::scope::Scope;
-use super::{error_type_of, fail_span};
-use crate::shared::{self, SCOPE};
+use super::{error_type_of, fail_span, seconds_between, span_name};
+use crate::audit::ToolExecution;
+use crate::deferred::{self, Job};
+use crate::logs::Origin;
+use crate::shared;
 
 /// A running tool execution. End it with [`ToolCall::succeed`], [`ToolCall::fail`] or
 /// [`ToolCall::finish`]; dropped without them, it ends as failed with `error.type` `abandoned`.
 pub struct ToolCall {
     cx: Context,
     name: Arc<str>,
-    start: Instant,
+    start: SystemTime,
     inputs: Option<Value>,
     ended: bool,
 }
@@ -35,24 +38,18 @@ impl ToolCall {
     /// Starts a tool execution under `parent`.
     pub fn start_in(name: impl Into<String>, parent: &Context) -> ToolCall {
         let name: Arc<str> = name.into().into();
-        let tracer = opentelemetry::global::tracer(SCOPE);
-        let span = tracer
-            .span_builder(format!("execute_tool {name}"))
+        let start = SystemTime::now();
+        let builder = SpanBuilder::from_name(span_name("execute_tool", &name))
             .with_kind(SpanKind::Internal)
+            .with_start_time(start)
             .with_attributes([
                 KeyValue::new(gen_ai::OPERATION_NAME, "execute_tool"),
-                KeyValue::new(gen_ai::TOOL_NAME, name.to_string()),
-            ])
-            .start_with_context(&tracer, parent);
+                KeyValue::new(gen_ai::TOOL_NAME, StringValue::from(name.clone())),
+            ]);
+        let cx = shared::get().start_span(builder, parent);
         let mut scope = parent.get::<Scope>().cloned().unwrap_or_default();
         scope.tool_name = Some(name.clone());
-        ToolCall {
-            cx: parent.with_span(span).with_value(scope),
-            name,
-            start: Instant::now(),
-            inputs: None,
-            ended: false,
-        }
+        ToolCall { cx: cx.with_value(scope), name, start, inputs: None, ended: false }
     }
 
     /// Sets the call id (`gen_ai.tool.call.id`), e.g. the LLM's tool-call id.
@@ -93,27 +90,38 @@ impl ToolCall {
             return;
         }
         self.ended = true;
-        let shared = shared::get();
-        let duration = self.start.elapsed().as_secs_f64();
-        let tool = KeyValue::new("tool_name", self.name.to_string());
-        let i = &shared.instruments;
-        i.tool_executions.add(1, std::slice::from_ref(&tool));
-        i.tool_duration.record(duration, std::slice::from_ref(&tool));
-        let error = error.map(|(t, m)| (t, shared.sanitizer.redact_text(&m).into_owned()));
+        let end = SystemTime::now();
+        let duration = seconds_between(self.start, end);
+        let error = error.map(|(t, m)| (t, shared::get().sanitizer.redact_text(&m).into_owned()));
         if let Some((error_type, message)) = &error {
-            i.tool_errors.add(1, &[tool, KeyValue::new("error_type", error_type.clone())]);
             fail_span(&self.cx, error_type, message);
         }
-        crate::audit::tool_execution(
-            &self.cx,
-            &self.name,
+        let (memory, cpu) = crate::resources::last_sample();
+        let execution = ToolExecution {
+            origin: Origin::capture(&self.cx, end),
+            tool: self.name.clone(),
             duration,
-            self.inputs.take().as_ref(),
-            outputs.as_ref(),
-            error.as_ref(),
-        );
-        self.cx.span().end();
+            inputs: self.inputs.take(),
+            outputs,
+            error,
+            memory,
+            cpu,
+        };
+        self.cx.span().end_with_timestamp(end);
+        deferred::submit(Job::Tool(execution));
     }
+}
+
+/// The tool metrics and the audit record of an ended call (on the deferred worker, usually).
+pub(crate) fn record(execution: ToolExecution) {
+    let i = &shared::get().instruments;
+    let tool = KeyValue::new("tool_name", StringValue::from(execution.tool.clone()));
+    i.tool_executions.add(1, std::slice::from_ref(&tool));
+    i.tool_duration.record(execution.duration, std::slice::from_ref(&tool));
+    if let Some((error_type, _)) = &execution.error {
+        i.tool_errors.add(1, &[tool, KeyValue::new("error_type", error_type.clone())]);
+    }
+    execution.emit();
 }
 
 impl Drop for ToolCall {

@@ -5,13 +5,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use opentelemetry::trace::{SpanKind, TraceContextExt as _, Tracer as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt as _};
+use opentelemetry::{Context, KeyValue, StringValue};
 use seedwatch_semconv::attributes::{gen_ai, seedwatch};
 
 use super::fail_span;
 use super::scope::Scope;
-use crate::shared::{self, SCOPE};
+use crate::shared;
 
 /// A running workflow. End it with [`Workflow::succeed`] or [`Workflow::fail`]; dropped without
 /// either, it ends as failed with `error.type` `abandoned` (an early return, a panic).
@@ -35,20 +35,16 @@ impl Workflow {
     }
 
     fn begin(id: String, kind: String, operation: &'static str, name_key: &'static str) -> Workflow {
-        let tracer = opentelemetry::global::tracer(SCOPE);
-        let parent = Context::current();
-        let span = tracer
-            .span_builder(format!("{operation} {kind}"))
-            .with_kind(SpanKind::Internal)
-            .with_attributes([
+        let builder =
+            SpanBuilder::from_name(format!("{operation} {kind}")).with_kind(SpanKind::Internal).with_attributes([
                 KeyValue::new(gen_ai::OPERATION_NAME, operation),
                 KeyValue::new(name_key, kind.clone()),
                 KeyValue::new(seedwatch::WORKFLOW_ID, id.clone()),
-            ])
-            .start_with_context(&tracer, &parent);
+            ]);
+        let cx = shared::get().start_span(builder, &Context::current());
         let id: Arc<str> = id.into();
         let scope = Scope { workflow_id: Some(id.clone()), tool_name: None };
-        let cx = parent.with_span(span).with_value(scope);
+        let cx = cx.with_value(scope);
         shared::get().instruments.active_analyses.add(1, &[]);
         Workflow { cx, id, kind: kind.into(), start: Instant::now(), ended: false }
     }
@@ -62,17 +58,13 @@ impl Workflow {
 
     /// Starts a step (a child span named `name`).
     pub fn step(&self, name: impl Into<String>) -> Step {
-        let tracer = opentelemetry::global::tracer(SCOPE);
         let name = name.into();
-        let span = tracer
-            .span_builder(name.clone())
-            .with_attributes([
-                KeyValue::new(seedwatch::WORKFLOW_ID, self.id.to_string()),
-                KeyValue::new("workflow.step.name", name),
-            ])
-            .start_with_context(&tracer, &self.cx);
+        let builder = SpanBuilder::from_name(name.clone()).with_attributes([
+            KeyValue::new(seedwatch::WORKFLOW_ID, StringValue::from(self.id.clone())),
+            KeyValue::new("workflow.step.name", name),
+        ]);
         let scope = self.cx.get::<Scope>().cloned().unwrap_or_default();
-        Step { cx: self.cx.with_span(span).with_value(scope), ended: false }
+        Step { cx: shared::get().start_span(builder, &self.cx).with_value(scope), ended: false }
     }
 
     /// Ends the workflow as completed.

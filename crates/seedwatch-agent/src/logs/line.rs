@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use opentelemetry::logs::{AnyValue, LogRecord as _};
-use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::trace::{SpanContext, TraceContextExt as _};
 use opentelemetry::{Context, Key};
 use opentelemetry_sdk::logs::SdkLogRecord;
 
@@ -59,6 +59,40 @@ fn thread_number() -> u64 {
     })
 }
 
+/// When, on which thread and in which span and scope an event happened: captured on the
+/// calling thread, so the event can be rendered on another one.
+#[derive(Debug, Clone)]
+pub(crate) struct Origin {
+    time: SystemTime,
+    thread: std::thread::Thread,
+    thread_id: u64,
+    span: SpanContext,
+    scope: Option<Scope>,
+}
+
+impl Origin {
+    /// `time`, this thread, and `cx`'s span and scope.
+    pub(crate) fn capture(cx: &Context, time: SystemTime) -> Origin {
+        Origin {
+            time,
+            thread: std::thread::current(),
+            thread_id: thread_number(),
+            span: cx.span().span_context().clone(),
+            scope: cx.get::<Scope>().cloned(),
+        }
+    }
+
+    /// The span the event happened in.
+    pub(crate) fn span_context(&self) -> &SpanContext {
+        &self.span
+    }
+
+    /// When the event happened.
+    pub(crate) fn time(&self) -> SystemTime {
+        self.time
+    }
+}
+
 /// A log line being built.
 pub(crate) struct Line {
     time: SystemTime,
@@ -99,6 +133,21 @@ impl Line {
         }
     }
 
+    /// A line for an event captured elsewhere: its time, thread, span and scope.
+    pub(crate) fn at(origin: &Origin, level: tracing::Level, logger: &str, message: &str) -> Line {
+        let mut line = Line {
+            time: origin.time,
+            thread_name: origin.thread.name().map(str::to_owned),
+            thread_id: origin.thread_id,
+            ..Line::new(level, logger, message)
+        };
+        line.span(&origin.span);
+        if let Some(scope) = &origin.scope {
+            line.scope(scope);
+        }
+        line
+    }
+
     pub(crate) fn set_message(&mut self, message: String) {
         self.message = message;
     }
@@ -115,19 +164,25 @@ impl Line {
     /// Takes trace and span ids and the tool/workflow in scope from a context; fields the
     /// event set itself win.
     pub(crate) fn context(&mut self, cx: &Context) {
-        let span = cx.span();
-        let sc = span.span_context();
+        self.span(cx.span().span_context());
+        if let Some(scope) = cx.get::<Scope>() {
+            self.scope(scope);
+        }
+    }
+
+    fn span(&mut self, sc: &SpanContext) {
         if sc.is_valid() {
             self.trace_id = Some(sc.trace_id().to_string());
             self.span_id = Some(sc.span_id().to_string());
         }
-        if let Some(scope) = cx.get::<Scope>() {
-            if self.tool_name.is_none() {
-                self.tool_name = scope.tool_name.as_deref().map(str::to_owned);
-            }
-            if self.workflow_id.is_none() {
-                self.workflow_id = scope.workflow_id.as_deref().map(str::to_owned);
-            }
+    }
+
+    fn scope(&mut self, scope: &Scope) {
+        if self.tool_name.is_none() {
+            self.tool_name = scope.tool_name.as_deref().map(str::to_owned);
+        }
+        if self.workflow_id.is_none() {
+            self.workflow_id = scope.workflow_id.as_deref().map(str::to_owned);
         }
     }
 

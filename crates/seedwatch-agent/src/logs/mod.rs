@@ -26,12 +26,11 @@ use std::io::Write;
 use std::time::SystemTime;
 
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, Severity};
-use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry_sdk::logs::SdkLogger;
 use std::sync::Mutex;
 
 pub(crate) use layer::JsonLayer;
-pub(crate) use line::{Field, Line};
+pub(crate) use line::{Field, Line, Origin};
 
 /// Where JSON lines go.
 #[derive(Default)]
@@ -91,9 +90,10 @@ pub(crate) fn severity(level: &tracing::Level) -> Severity {
 }
 
 /// Emits an audit or security event: a JSON line and, when OTLP logs are on, a log record
-/// with `event.name` on `logger`'s scope. `fields` must already be sanitised.
+/// with `event.name` on `logger`'s scope, dated and placed by `origin`. `fields` must already
+/// be sanitised.
 pub(crate) fn emit_event(
-    cx: &opentelemetry::Context,
+    origin: &Origin,
     logger: Option<&SdkLogger>,
     logger_name: &'static str,
     event_name: &'static str,
@@ -102,25 +102,22 @@ pub(crate) fn emit_event(
     fields: Vec<(&'static str, Field)>,
 ) {
     let shared = crate::shared::get();
-    let mut line = Line::new(level, logger_name, message);
+    let mut line = Line::at(origin, level, logger_name, message);
     line.field("event.name", Field::Str(event_name.to_owned()));
-    for (k, v) in &fields {
-        line.field(k, v.clone());
+    for (k, v) in fields {
+        line.field(k, v);
     }
-    line.context(cx);
     if !shared.sink.is_off() {
         shared.sink.write(&line.render());
     }
     if let Some(logger) = logger {
         let mut record = logger.create_log_record();
-        let span = cx.span();
-        let sc = span.span_context();
+        let sc = origin.span_context();
         if sc.is_valid() {
             record.set_trace_context(sc.trace_id(), sc.span_id(), Some(sc.trace_flags()));
         }
-        let now = SystemTime::now();
-        record.set_timestamp(now);
-        record.set_observed_timestamp(now);
+        record.set_timestamp(origin.time());
+        record.set_observed_timestamp(SystemTime::now());
         record.set_event_name(event_name);
         record.set_severity_number(severity(&level));
         record.set_severity_text(level.as_str());
