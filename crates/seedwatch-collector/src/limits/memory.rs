@@ -9,8 +9,15 @@
 //! with it, and is never dropped here.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
+
+use tokio::sync::Notify;
+
+/// Longest pause between samples of resident memory while no data arrives. Idle, the
+/// collector's memory changes slowly and nothing is being admitted; sampling it every
+/// `check_interval` (20 ms) was most of an idle collector's CPU.
+const IDLE_SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Why data was refused: over which limit, with the figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +52,11 @@ pub struct MemoryLimiter {
     /// Resident memory beyond the reservations at the last sample.
     overhead: AtomicU64,
     refused: AtomicU64,
+    /// Data was admitted or reserved since the last sample.
+    active: AtomicBool,
+    /// The sampler is pausing longer than its interval; the next arrival wakes it.
+    dozing: AtomicBool,
+    wake: Notify,
 }
 
 impl MemoryLimiter {
@@ -57,6 +69,9 @@ impl MemoryLimiter {
             rss: AtomicU64::new(0),
             overhead: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            active: AtomicBool::new(false),
+            dozing: AtomicBool::new(false),
+            wake: Notify::new(),
         })
     }
 
@@ -106,8 +121,19 @@ impl MemoryLimiter {
         (used > self.soft).then_some(MemoryRefusal::Soft { used, soft: self.soft })
     }
 
+    /// Marks data arriving: a dozing sampler samples now and at its interval from then on.
+    fn arriving(&self) {
+        if !self.active.load(Ordering::Relaxed) {
+            self.active.store(true, Ordering::Relaxed);
+            if self.dozing.swap(false, Ordering::AcqRel) {
+                self.wake.notify_one();
+            }
+        }
+    }
+
     /// Whether a new request may start now; a refusal is counted.
     pub fn admit(&self) -> Result<(), MemoryRefusal> {
+        self.arriving();
         match self.refusing() {
             Some(why) => Err(self.refuse(why)),
             None => Ok(()),
@@ -115,6 +141,7 @@ impl MemoryLimiter {
     }
 
     fn take(&self, n: u64) -> Result<(), MemoryRefusal> {
+        self.arriving();
         let room = self.limit.saturating_sub(self.overhead());
         let taken = self.used.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
             used.checked_add(n).filter(|total| *total <= room)
@@ -150,17 +177,44 @@ impl MemoryLimiter {
         }
     }
 
-    /// Samples resident memory every `interval`, for as long as the process runs.
+    /// Samples resident memory every `interval` while data arrives, for as long as the process
+    /// runs. Without arrivals the pause doubles up to [`IDLE_SAMPLE_INTERVAL`]; the first
+    /// arrival then wakes the sampler at once.
     pub async fn watch_resident(self: Arc<Self>, interval: Duration) {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut statm = Statm::open();
+        let mut pause = interval;
         loop {
-            ticks.tick().await;
+            if pause <= interval {
+                tokio::time::sleep(pause).await;
+            } else {
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    () = self.wake.notified() => {}
+                }
+            }
             if let Some(rss) = statm.as_mut().and_then(Statm::resident_bytes).or_else(resident_bytes) {
                 self.observe_resident(rss);
             }
+            pause = self.next_pause(pause, interval);
         }
+    }
+
+    /// The pause before the next sample, given the last one and the configured interval.
+    fn next_pause(&self, last: Duration, interval: Duration) -> Duration {
+        if self.active.swap(false, Ordering::AcqRel) {
+            self.dozing.store(false, Ordering::Release);
+            return interval;
+        }
+        let longer = (last * 2).min(IDLE_SAMPLE_INTERVAL.max(interval));
+        if longer > interval {
+            self.dozing.store(true, Ordering::Release);
+            // Data that arrived between the swap and now would find the sampler not dozing yet.
+            if self.active.load(Ordering::Acquire) {
+                self.dozing.store(false, Ordering::Release);
+                return interval;
+            }
+        }
+        longer
     }
 }
 
@@ -288,6 +342,50 @@ mod tests {
         let more = m.reserve(200).expect("100 + 400 + 200 fits");
         assert_eq!(m.admit(), Err(MemoryRefusal::Soft { used: 700, soft: 600 }));
         drop((held, more));
+    }
+
+    #[test]
+    fn sampling_slows_down_while_idle_and_resumes_its_interval_when_data_arrives() {
+        let limiter = MemoryLimiter::new(1 << 30, 1 << 29);
+        let base = Duration::from_millis(20);
+        let mut pause = base;
+        let mut pauses = Vec::new();
+        for _ in 0..10 {
+            pause = limiter.next_pause(pause, base);
+            pauses.push(pause);
+        }
+        assert_eq!(pauses[0], Duration::from_millis(40));
+        assert!(pauses.windows(2).all(|w| w[1] >= w[0]), "{pauses:?}");
+        assert_eq!(pauses[pauses.len() - 1], IDLE_SAMPLE_INTERVAL);
+        assert!(limiter.dozing.load(Ordering::Relaxed));
+        let _held = limiter.reserve(100).expect("room");
+        assert!(!limiter.dozing.load(Ordering::Relaxed), "an arrival wakes the sampler");
+        assert_eq!(limiter.next_pause(pause, base), base);
+        assert_eq!(limiter.next_pause(base, base), Duration::from_millis(40), "idle again");
+        limiter.admit().expect("admitted");
+        assert_eq!(limiter.next_pause(Duration::from_millis(40), base), base);
+        // A configured interval above the idle pause is kept as it is.
+        let slow = Duration::from_secs(5);
+        assert_eq!(limiter.next_pause(slow, slow), slow);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dozing_sampler_samples_as_soon_as_data_arrives() {
+        let limiter = MemoryLimiter::new(1 << 40, 1 << 40);
+        let watcher = tokio::spawn(limiter.clone().watch_resident(Duration::from_millis(20)));
+        // Long enough idle for the pause to reach its longest.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(limiter.dozing.load(Ordering::Relaxed));
+        limiter.rss.store(0, Ordering::Relaxed);
+        let arrived = tokio::time::Instant::now();
+        let _held = limiter.reserve(1).expect("room");
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+        }
+        assert!(limiter.rss() > 0, "sampled on arrival");
+        // No timer fired in between: the paused clock did not move.
+        assert!(arrived.elapsed() < Duration::from_millis(20), "{:?}", arrived.elapsed());
+        watcher.abort();
     }
 
     #[test]
