@@ -117,6 +117,14 @@ scrape() {
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+# A server left on one of these ports (an earlier run, a noida-db started by hand) would be
+# measured instead of the one this run starts: refuse to run (after 10 s, for a previous run's
+# servers to finish exiting).
+for p in 24317 24318 24319 24320 26379 28889 29092 29200; do
+  for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || continue 2; sleep 0.2; done
+  echo "port $p is already in use: stop what listens there first" >&2; exit 1
+done
+
 wait_port() {
   for _ in $(seq 1 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
