@@ -122,8 +122,35 @@ impl<T> Queue<T> {
 mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::thread::JoinHandle;
 
     use super::*;
+
+    /// A worker serving `q` that adds up the items, each after `each` saw it; the sum so far
+    /// and the thread.
+    fn summing_worker(
+        q: &Arc<Queue<usize>>,
+        interval: Duration,
+        each: fn(usize),
+    ) -> (Arc<AtomicUsize>, JoinHandle<()>) {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let (q, sum) = (q.clone(), seen.clone());
+        let worker = std::thread::spawn(move || {
+            q.serve(interval, |n| {
+                each(n);
+                sum.fetch_add(n, Ordering::SeqCst);
+            })
+        });
+        (seen, worker)
+    }
+
+    fn wait_for(seen: &AtomicUsize, n: usize, what: &str) {
+        let waited = Instant::now();
+        while seen.load(Ordering::SeqCst) < n {
+            assert!(waited.elapsed() < Duration::from_secs(10), "{what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
 
     #[test]
     fn a_full_queue_gives_items_back_and_a_closed_one_takes_none() {
@@ -139,17 +166,9 @@ mod tests {
     #[test]
     fn flush_waits_for_what_was_queued_before_it_and_close_drains() {
         let q = Arc::new(Queue::new(1000, 10_000));
-        let seen = Arc::new(AtomicUsize::new(0));
-        let worker = {
-            let (q, seen) = (q.clone(), seen.clone());
-            // A long interval: only the flush may wake the worker before the batch is full.
-            std::thread::spawn(move || {
-                q.serve(Duration::from_secs(60), |n: usize| {
-                    std::thread::sleep(Duration::from_micros(50));
-                    seen.fetch_add(n, Ordering::SeqCst);
-                })
-            })
-        };
+        // A long interval: only the flush may wake the worker before the batch is full.
+        let (seen, worker) =
+            summing_worker(&q, Duration::from_secs(60), |_| std::thread::sleep(Duration::from_micros(50)));
         for _ in 0..100 {
             assert_eq!(q.push(1), None);
         }
@@ -163,32 +182,16 @@ mod tests {
         assert_eq!(seen.load(Ordering::SeqCst), 200);
     }
 
-    fn wait_for(seen: &AtomicUsize, n: usize, what: &str) {
-        let waited = Instant::now();
-        while seen.load(Ordering::SeqCst) < n {
-            assert!(waited.elapsed() < Duration::from_secs(10), "{what}");
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-
     #[test]
     fn a_full_batch_wakes_the_worker_before_the_interval() {
         let q = Arc::new(Queue::new(4, 100));
-        let seen = Arc::new(AtomicUsize::new(0));
-        let worker = {
-            let (q, seen) = (q.clone(), seen.clone());
-            std::thread::spawn(move || {
-                q.serve(Duration::from_secs(3600), |()| {
-                    seen.fetch_add(1, Ordering::SeqCst);
-                })
-            })
-        };
+        let (seen, worker) = summing_worker(&q, Duration::from_secs(3600), |_| {});
         for _ in 0..3 {
-            q.push(());
+            q.push(1);
         }
         std::thread::sleep(Duration::from_millis(100));
         assert_eq!(seen.load(Ordering::SeqCst), 0, "woken before the batch was full");
-        q.push(());
+        q.push(1);
         wait_for(&seen, 4, "a full batch did not wake the worker");
         q.close();
         worker.join().unwrap();
@@ -197,16 +200,8 @@ mod tests {
     #[test]
     fn the_interval_wakes_the_worker_for_a_single_item() {
         let q = Arc::new(Queue::new(1000, 10_000));
-        let seen = Arc::new(AtomicUsize::new(0));
-        let worker = {
-            let (q, seen) = (q.clone(), seen.clone());
-            std::thread::spawn(move || {
-                q.serve(Duration::from_millis(20), |()| {
-                    seen.fetch_add(1, Ordering::SeqCst);
-                })
-            })
-        };
-        q.push(());
+        let (seen, worker) = summing_worker(&q, Duration::from_millis(20), |_| {});
+        q.push(1);
         wait_for(&seen, 1, "the interval never woke the worker");
         q.close();
         worker.join().unwrap();
@@ -215,16 +210,7 @@ mod tests {
     #[test]
     fn a_panicking_item_loses_only_itself() {
         let q = Arc::new(Queue::new(1, 100));
-        let seen = Arc::new(AtomicUsize::new(0));
-        let worker = {
-            let (q, seen) = (q.clone(), seen.clone());
-            std::thread::spawn(move || {
-                q.serve(Duration::from_millis(10), |n: usize| {
-                    assert!(n != 0, "bad item");
-                    seen.fetch_add(n, Ordering::SeqCst);
-                })
-            })
-        };
+        let (seen, worker) = summing_worker(&q, Duration::from_millis(10), |n| assert!(n != 0, "bad item"));
         q.push(0);
         q.push(5);
         assert!(q.flush(Duration::from_secs(10)));

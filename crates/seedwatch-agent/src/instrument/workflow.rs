@@ -9,8 +9,8 @@ use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue, StringValue};
 use seedwatch_semconv::attributes::{gen_ai, seedwatch};
 
-use super::fail_span;
 use super::scope::Scope;
+use super::{fail_span, span_name};
 use crate::shared;
 
 /// A running workflow. End it with [`Workflow::succeed`] or [`Workflow::fail`]; dropped without
@@ -36,7 +36,7 @@ impl Workflow {
 
     fn begin(id: String, kind: String, operation: &'static str, name_key: &'static str) -> Workflow {
         let builder =
-            SpanBuilder::from_name(format!("{operation} {kind}")).with_kind(SpanKind::Internal).with_attributes([
+            SpanBuilder::from_name(span_name(operation, &kind)).with_kind(SpanKind::Internal).with_attributes([
                 KeyValue::new(gen_ai::OPERATION_NAME, operation),
                 KeyValue::new(name_key, kind.clone()),
                 KeyValue::new(seedwatch::WORKFLOW_ID, id.clone()),

@@ -113,9 +113,22 @@ pub(crate) struct Line {
 }
 
 impl Line {
+    /// A line for an event happening now, on this thread.
     pub(crate) fn new(level: tracing::Level, logger: &str, message: &str) -> Line {
+        let thread = std::thread::current().name().map(str::to_owned);
+        Line::made(SystemTime::now(), thread, thread_number(), level, logger, message)
+    }
+
+    fn made(
+        time: SystemTime,
+        thread_name: Option<String>,
+        thread_id: u64,
+        level: tracing::Level,
+        logger: &str,
+        message: &str,
+    ) -> Line {
         Line {
-            time: SystemTime::now(),
+            time,
             level,
             logger: logger.to_owned(),
             message: message.to_owned(),
@@ -123,8 +136,8 @@ impl Line {
             function: None,
             file: None,
             line: None,
-            thread_name: std::thread::current().name().map(str::to_owned),
-            thread_id: thread_number(),
+            thread_name,
+            thread_id,
             tool_name: None,
             workflow_id: None,
             trace_id: None,
@@ -135,12 +148,8 @@ impl Line {
 
     /// A line for an event captured elsewhere: its time, thread, span and scope.
     pub(crate) fn at(origin: &Origin, level: tracing::Level, logger: &str, message: &str) -> Line {
-        let mut line = Line {
-            time: origin.time,
-            thread_name: origin.thread.name().map(str::to_owned),
-            thread_id: origin.thread_id,
-            ..Line::new(level, logger, message)
-        };
+        let thread = origin.thread.name().map(str::to_owned);
+        let mut line = Line::made(origin.time, thread, origin.thread_id, level, logger, message);
         line.span(&origin.span);
         if let Some(scope) = &origin.scope {
             line.scope(scope);
