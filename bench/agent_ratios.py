@@ -11,19 +11,26 @@ CRITERION = Path(__file__).resolve().parents[1] / "target" / "criterion"
 GROUPS = ("instrumentation", "saturated")
 
 
-def mean_ns(group: str, name: str) -> float:
+CALLS = ("tool_call", "tool_call_typed", "llm_call")
+
+
+def estimates(group: str, name: str) -> tuple[float, float]:
+    """Criterion's mean and slope (the mean again when it fitted no slope), in ns."""
     path = CRITERION / group / name / "new" / "estimates.json"
     try:
-        return json.loads(path.read_text())["mean"]["point_estimate"]
+        e = json.loads(path.read_text())
     except FileNotFoundError:
         sys.exit(f"no estimate at {path}: run the bench first")
+    mean = e["mean"]["point_estimate"]
+    slope = (e.get("slope") or {}).get("point_estimate", mean)
+    return mean, slope
 
 
-print("| group | call | mean ns | × a bare span |")
-print("|---|---|---|---|")
+print("| group | call | mean ns | × a bare span | slope ns | × a bare span |")
+print("|---|---|---|---|---|---|")
 for group in GROUPS:
-    bare = mean_ns(group, "bare_span (reference)")
-    print(f"| {group} | bare span | {bare:,.0f} | 1.00 |")
-    for name in ("tool_call", "llm_call"):
-        ns = mean_ns(group, name)
-        print(f"| {group} | {name} | {ns:,.0f} | {ns / bare:.2f} |")
+    bare, bare_slope = estimates(group, "bare_span (reference)")
+    print(f"| {group} | bare span | {bare:,.0f} | 1.00 | {bare_slope:,.0f} | 1.00 |")
+    for name in CALLS:
+        ns, slope = estimates(group, name)
+        print(f"| {group} | {name} | {ns:,.0f} | {ns / bare:.2f} | {slope:,.0f} | {slope / bare_slope:.2f} |")

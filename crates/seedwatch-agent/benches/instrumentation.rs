@@ -104,10 +104,30 @@ fn bare_span(tracer: &opentelemetry::global::BoxedTracer) {
     span.end();
 }
 
+/// Inputs and outputs built as JSON on the calling thread (`json!`, six allocations).
 fn tool_call() {
     ToolCall::start("run_metabolic_fba")
         .with_inputs(json!({"model_id": "iML1515", "solver": "glpk"}))
         .succeed(json!({"objective": 0.87}));
+}
+
+#[derive(serde::Serialize)]
+struct FbaInputs {
+    model_id: &'static str,
+    solver: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct FbaOutputs {
+    objective: f64,
+}
+
+/// The same audit record from the tool's own argument and result types, serialised on the
+/// deferred worker.
+fn tool_call_typed() {
+    ToolCall::start("run_metabolic_fba")
+        .with_inputs(FbaInputs { model_id: "iML1515", solver: "glpk" })
+        .succeed(FbaOutputs { objective: 0.87 });
 }
 
 fn llm_call() -> Option<f64> {
@@ -123,6 +143,7 @@ fn instrumentation(c: &mut Criterion) {
     let mut group = c.benchmark_group("instrumentation");
     group.bench_function("bare_span (reference)", |b| b.iter_custom(|n| paced(&guard, n, || bare_span(&tracer))));
     group.bench_function("tool_call", |b| b.iter_custom(|n| paced(&guard, n, tool_call)));
+    group.bench_function("tool_call_typed", |b| b.iter_custom(|n| paced(&guard, n, tool_call_typed)));
     group.bench_function("llm_call", |b| {
         b.iter_custom(|n| {
             paced(&guard, n, || {
@@ -134,6 +155,7 @@ fn instrumentation(c: &mut Criterion) {
     let mut group = c.benchmark_group("saturated");
     group.bench_function("bare_span (reference)", |b| b.iter(|| bare_span(&tracer)));
     group.bench_function("tool_call", |b| b.iter(tool_call));
+    group.bench_function("tool_call_typed", |b| b.iter(tool_call_typed));
     group.bench_function("llm_call", |b| b.iter(llm_call));
     group.finish();
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use opentelemetry::Context;
 use serde_json::Value;
 
+use crate::instrument::payload::Payload;
 use crate::logs::{Field, Origin, emit_event};
 use crate::shared::{self, AUDIT_SCOPE, SECURITY_SCOPE};
 
@@ -36,8 +37,8 @@ pub(crate) struct ToolExecution {
     pub origin: Origin,
     pub tool: Arc<str>,
     pub duration: f64,
-    pub inputs: Option<Value>,
-    pub outputs: Option<Value>,
+    pub inputs: Option<Payload>,
+    pub outputs: Option<Payload>,
     /// `error.type` and the message, already redacted.
     pub error: Option<(String, String)>,
     /// The process's memory and CPU when the call ended.
@@ -53,8 +54,8 @@ impl ToolExecution {
             ("tool_name", Field::Str(self.tool.to_string())),
             ("duration", Field::F64(self.duration)),
             ("success", Field::Bool(self.error.is_none())),
-            ("inputs", json_field(self.inputs.as_ref())),
-            ("outputs", json_field(self.outputs.as_ref())),
+            ("inputs", json_field(self.inputs.map(Payload::into_json).as_ref())),
+            ("outputs", json_field(self.outputs.map(Payload::into_json).as_ref())),
             ("memory_usage", Field::U64(self.memory)),
             ("cpu_usage", Field::F64(self.cpu)),
         ];

@@ -11,6 +11,14 @@ use std::time::Duration;
 use seedwatch_agent::{Builder, JsonLogs, LlmCall, SecurityAuditor, ToolCall, Workflow};
 use serde_json::json;
 
+/// Typed tool inputs, serialised off the calling thread and redacted like JSON ones.
+#[derive(serde::Serialize)]
+struct TypedInputs {
+    model_id: &'static str,
+    note: String,
+    args: Vec<String>,
+}
+
 #[derive(serde::Deserialize)]
 struct Sample {
     name: String,
@@ -39,6 +47,9 @@ async fn no_sample_secret_is_exported() {
         ToolCall::start("run_metabolic_fba")
             .with_inputs(json!({"note": s.text, "args": [s.text], "config": {"connection": s.text}}))
             .succeed(json!({"log": s.text}));
+        ToolCall::start("run_metabolic_fba")
+            .with_inputs(TypedInputs { model_id: "iML1515", note: s.text.clone(), args: vec![s.text.clone()] })
+            .succeed(vec![s.text.clone()]);
         // A tool error message.
         ToolCall::start("gapfill_model").fail("AuthError", format!("upstream said: {}", s.text));
         // Log messages and fields.
@@ -61,7 +72,7 @@ async fn no_sample_secret_is_exported() {
     assert!(bodies.len() >= 3, "traces, logs and metrics were exported");
     let exported: Vec<u8> = bodies.concat();
     let lines = json_logs.text();
-    assert!(lines.lines().count() >= samples.len() * 5);
+    assert!(lines.lines().count() >= samples.len() * 6);
     for s in &samples {
         assert!(
             !exported.windows(s.secret.len()).any(|w| w == s.secret.as_bytes()),
@@ -72,4 +83,5 @@ async fn no_sample_secret_is_exported() {
     }
     // The context survived: redaction replaced secrets, not whole records.
     assert!(lines.contains("[REDACTED]") && lines.contains("calling the model store with"));
+    assert!(lines.contains(r#"\"model_id\":\"iML1515\""#), "typed inputs were serialised into the audit record");
 }

@@ -1,6 +1,6 @@
-//! Work taken off the calling thread: a tool call's audit record (sanitising its inputs and
-//! outputs, the JSON line, the OTLP log record) and the metric recordings of tool and LLM
-//! calls. The caller captures what the work needs (time, thread, span, values) and queues it;
+//! Work taken off the calling thread: ending a tool or LLM call's span (the SDK's export copy
+//! and the hand-off to the batch processor), a tool call's audit record (sanitising its inputs
+//! and outputs, the JSON line, the OTLP log record) and the metric recordings of both. The caller captures what the work needs (time, thread, span, values) and queues it;
 //! one worker thread does it in batches, woken when a batch is full or a short interval has
 //! passed, so a call pays for a queue push, not for a wake-up. When the queue is full, or no
 //! worker runs (before `init`, after shutdown), the caller does the work itself: nothing is
@@ -9,26 +9,48 @@
 mod queue;
 
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use opentelemetry::Context;
+use opentelemetry::trace::TraceContextExt as _;
 pub(crate) use queue::Queue;
 
 use crate::audit::ToolExecution;
 use crate::instrument::llm::LlmMetrics;
 
+/// A call's span, to be ended at the time the call ended.
+pub(crate) struct SpanEnd {
+    /// The context holding the span.
+    pub cx: Context,
+    /// When the call ended.
+    pub at: SystemTime,
+}
+
 /// One piece of deferred work.
 pub(crate) enum Job {
-    /// A tool call's metrics and audit record.
-    Tool(ToolExecution),
-    /// An LLM call's metrics.
-    Llm(LlmMetrics),
+    /// A tool call's span end, metrics and audit record.
+    Tool(SpanEnd, ToolExecution),
+    /// An LLM call's span end and metrics.
+    Llm(SpanEnd, LlmMetrics),
+}
+
+impl SpanEnd {
+    fn end(self) {
+        self.cx.span().end_with_timestamp(self.at);
+    }
 }
 
 impl Job {
     fn run(self) {
         match self {
-            Job::Tool(execution) => crate::instrument::tool::record(execution),
-            Job::Llm(metrics) => metrics.record(),
+            Job::Tool(span, execution) => {
+                span.end();
+                crate::instrument::tool::record(execution);
+            }
+            Job::Llm(span, metrics) => {
+                span.end();
+                metrics.record();
+            }
         }
     }
 }

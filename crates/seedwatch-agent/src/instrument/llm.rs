@@ -9,8 +9,8 @@ use opentelemetry::trace::{FutureExt as _, SpanBuilder, SpanKind, TraceContextEx
 use opentelemetry::{Context, KeyValue, StringValue};
 use seedwatch_semconv::attributes::{gen_ai, seedwatch};
 
-use super::{fail_span, prices, seconds_between, span_name};
-use crate::deferred::{self, Job};
+use super::{fail_span, names, prices, seconds_between, span_name};
+use crate::deferred::{self, Job, SpanEnd};
 use crate::shared;
 
 /// Token counts of one call, as the GenAI conventions count them: cache reads and writes are
@@ -33,13 +33,13 @@ pub struct LlmCall {
 
 impl LlmCall {
     /// Starts a `chat` call to `provider`'s `model` under the current context.
-    pub fn start(provider: impl Into<String>, model: impl Into<String>) -> LlmCall {
+    pub fn start(provider: impl AsRef<str>, model: impl AsRef<str>) -> LlmCall {
         Self::start_operation("chat", provider, model)
     }
 
     /// Starts a call of another GenAI operation (`text_completion`, `embeddings`, ...).
-    pub fn start_operation(operation: &'static str, provider: impl Into<String>, model: impl Into<String>) -> LlmCall {
-        let (provider, request_model): (Arc<str>, Arc<str>) = (provider.into().into(), model.into().into());
+    pub fn start_operation(operation: &'static str, provider: impl AsRef<str>, model: impl AsRef<str>) -> LlmCall {
+        let (provider, request_model) = (names::intern(provider.as_ref()), names::intern(model.as_ref()));
         // Room for what `end` adds (response model, tokens, cost, error type): the span keeps
         // this vector, and growing it a push at a time cost more than the rest of `end`.
         let mut attributes = Vec::with_capacity(12);
@@ -71,8 +71,8 @@ impl LlmCall {
     }
 
     /// The model that answered (often a dated version of the one asked for).
-    pub fn response_model(&mut self, model: impl Into<String>) {
-        self.response_model = Some(model.into().into());
+    pub fn response_model(&mut self, model: impl AsRef<str>) {
+        self.response_model = Some(names::intern(model.as_ref()));
     }
 
     /// The tokens the provider reported.
@@ -138,17 +138,20 @@ impl LlmCall {
             }
             None => None,
         };
-        span.end_with_timestamp(end);
-        deferred::submit(Job::Llm(LlmMetrics {
-            operation: self.operation,
-            provider: self.provider.clone(),
-            request_model: self.request_model.clone(),
-            response_model: self.response_model.clone(),
-            usage: self.usage,
-            cost,
-            duration,
-            error_type,
-        }));
+        let span = SpanEnd { cx: std::mem::take(&mut self.cx), at: end };
+        deferred::submit(Job::Llm(
+            span,
+            LlmMetrics {
+                operation: self.operation,
+                provider: self.provider.clone(),
+                request_model: self.request_model.clone(),
+                response_model: self.response_model.clone(),
+                usage: self.usage,
+                cost,
+                duration,
+                error_type,
+            },
+        ));
         cost
     }
 }

@@ -2,13 +2,16 @@
 
 pub(crate) mod instruments;
 pub mod llm;
+mod names;
+pub(crate) mod payload;
 pub mod performance;
 mod prices;
 pub(crate) mod scope;
 pub mod tool;
 pub mod workflow;
 
-/// `context`, `enter` and `run` for a guard that keeps its span's context in `self.cx`.
+/// `context`, `enter` and `run` for a guard that keeps its span's context in `self.cx`; with
+/// `custom`, only `enter` and `run`, on the guard's own `context()`.
 macro_rules! in_context {
     ($what:literal) => {
         #[doc = concat!("The context to run ", $what, "'s work in (child spans and log lines attach to it).")]
@@ -16,14 +19,17 @@ macro_rules! in_context {
             &self.cx
         }
 
+        $crate::instrument::in_context!($what, custom);
+    };
+    ($what:literal, custom) => {
         #[doc = concat!("Makes ", $what, " current on this thread until the guard drops (synchronous code).")]
         pub fn enter(&self) -> opentelemetry::ContextGuard {
-            self.cx.clone().attach()
+            self.context().clone().attach()
         }
 
         #[doc = concat!("Runs a future inside ", $what, ", across `.await`s and threads.")]
         pub async fn run<F: std::future::Future>(&self, future: F) -> F::Output {
-            opentelemetry::trace::FutureExt::with_context(future, self.cx.clone()).await
+            opentelemetry::trace::FutureExt::with_context(future, self.context().clone()).await
         }
     };
 }

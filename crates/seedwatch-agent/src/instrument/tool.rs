@@ -3,7 +3,7 @@
 
 use std::fmt::Display;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt as _};
@@ -12,32 +12,39 @@ use seedwatch_semconv::attributes::gen_ai;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::payload::Payload;
 use super::scope::Scope;
-use super::{error_type_of, fail_span, seconds_between, span_name};
+use super::{error_type_of, fail_span, names, seconds_between, span_name};
 use crate::audit::ToolExecution;
-use crate::deferred::{self, Job};
+use crate::deferred::{self, Job, SpanEnd};
 use crate::logs::Origin;
 use crate::shared;
 
 /// A running tool execution. End it with [`ToolCall::succeed`], [`ToolCall::fail`] or
 /// [`ToolCall::finish`]; dropped without them, it ends as failed with `error.type` `abandoned`.
 pub struct ToolCall {
+    /// The parent's context with the call's span.
     cx: Context,
+    /// The workflow in scope and this tool, for what is logged inside the call.
+    scope: Scope,
+    /// `cx` with `scope`, made when the call's context is first asked for (most calls never
+    /// ask, and adding a value to a context allocates).
+    scoped: OnceLock<Context>,
     name: Arc<str>,
     start: SystemTime,
-    inputs: Option<Value>,
+    inputs: Option<Payload>,
     ended: bool,
 }
 
 impl ToolCall {
     /// Starts a tool execution under the current context.
-    pub fn start(name: impl Into<String>) -> ToolCall {
+    pub fn start(name: impl AsRef<str>) -> ToolCall {
         Self::start_in(name, &Context::current())
     }
 
     /// Starts a tool execution under `parent`.
-    pub fn start_in(name: impl Into<String>, parent: &Context) -> ToolCall {
-        let name: Arc<str> = name.into().into();
+    pub fn start_in(name: impl AsRef<str>, parent: &Context) -> ToolCall {
+        let name = names::intern(name.as_ref());
         let start = SystemTime::now();
         let builder = SpanBuilder::from_name(span_name("execute_tool", &name))
             .with_kind(SpanKind::Internal)
@@ -49,7 +56,13 @@ impl ToolCall {
         let cx = shared::get().start_span(builder, parent);
         let mut scope = parent.get::<Scope>().cloned().unwrap_or_default();
         scope.tool_name = Some(name.clone());
-        ToolCall { cx: cx.with_value(scope), name, start, inputs: None, ended: false }
+        ToolCall { cx, scope, scoped: OnceLock::new(), name, start, inputs: None, ended: false }
+    }
+
+    /// The context to run the call's work in (child spans and log lines attach to it, log
+    /// lines name the tool).
+    pub fn context(&self) -> &Context {
+        self.scoped.get_or_init(|| self.cx.with_value(self.scope.clone()))
     }
 
     /// Sets the call id (`gen_ai.tool.call.id`), e.g. the LLM's tool-call id.
@@ -58,17 +71,19 @@ impl ToolCall {
         self
     }
 
-    /// The inputs, for the audit record (sanitised there).
-    pub fn with_inputs(mut self, inputs: Value) -> Self {
-        self.inputs = Some(inputs);
+    /// The inputs, for the audit record (sanitised there): a JSON [`Value`], or any
+    /// serialisable value (your tool's argument struct), serialised off the calling thread.
+    pub fn with_inputs<T: Serialize + Send + Sync + 'static>(mut self, inputs: T) -> Self {
+        self.inputs = Some(Payload::of(inputs));
         self
     }
 
-    super::in_context!("the call");
+    super::in_context!("the call", custom);
 
-    /// Ends the call as succeeded, with its outputs for the audit record.
-    pub fn succeed(mut self, outputs: Value) {
-        self.end(Some(outputs), None);
+    /// Ends the call as succeeded, with its outputs for the audit record: a JSON [`Value`],
+    /// or any serialisable value, serialised off the calling thread.
+    pub fn succeed<T: Serialize + Send + Sync + 'static>(mut self, outputs: T) {
+        self.end(Some(Payload::of(outputs)), None);
     }
 
     /// Ends the call as failed, with a low-cardinality `error_type` and a message.
@@ -85,7 +100,7 @@ impl ToolCall {
         }
     }
 
-    fn end(&mut self, outputs: Option<Value>, error: Option<(String, String)>) {
+    fn end(&mut self, outputs: Option<Payload>, error: Option<(String, String)>) {
         if self.ended {
             return;
         }
@@ -98,7 +113,7 @@ impl ToolCall {
         }
         let (memory, cpu) = crate::resources::last_sample();
         let execution = ToolExecution {
-            origin: Origin::capture(&self.cx, end),
+            origin: Origin::in_scope(&self.cx, std::mem::take(&mut self.scope), end),
             tool: self.name.clone(),
             duration,
             inputs: self.inputs.take(),
@@ -107,8 +122,8 @@ impl ToolCall {
             memory,
             cpu,
         };
-        self.cx.span().end_with_timestamp(end);
-        deferred::submit(Job::Tool(execution));
+        let span = SpanEnd { cx: std::mem::take(&mut self.cx), at: end };
+        deferred::submit(Job::Tool(span, execution));
     }
 }
 
@@ -133,9 +148,10 @@ impl Drop for ToolCall {
 }
 
 /// Runs an async tool: a span around the future, the metrics, and an audit record with
-/// `inputs` and the `Ok` value as outputs.
-pub async fn tool<F, T, E>(name: &str, inputs: Value, future: F) -> Result<T, E>
+/// `inputs` (JSON or any serialisable value) and the `Ok` value as outputs.
+pub async fn tool<I, F, T, E>(name: &str, inputs: I, future: F) -> Result<T, E>
 where
+    I: Serialize + Send + Sync + 'static,
     F: Future<Output = Result<T, E>>,
     T: Serialize,
     E: Display,
@@ -158,3 +174,11 @@ pub fn finish_result<T, E: Display>(call: ToolCall, result: &Result<T, E>) {
 pub fn finish_plain(call: ToolCall) {
     call.succeed(Value::Null);
 }
+
+// A call is held across `.await`s in `run`: it must stay `Send` and `Sync` whatever inputs
+// it keeps.
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<ToolCall>();
+    shareable::<super::llm::LlmCall>();
+};

@@ -73,12 +73,21 @@ pub(crate) struct Origin {
 impl Origin {
     /// `time`, this thread, and `cx`'s span and scope.
     pub(crate) fn capture(cx: &Context, time: SystemTime) -> Origin {
+        Self::made(cx, cx.get::<Scope>().cloned(), time)
+    }
+
+    /// `time`, this thread, `cx`'s span, and `scope`.
+    pub(crate) fn in_scope(cx: &Context, scope: Scope, time: SystemTime) -> Origin {
+        Self::made(cx, Some(scope), time)
+    }
+
+    fn made(cx: &Context, scope: Option<Scope>, time: SystemTime) -> Origin {
         Origin {
             time,
             thread: std::thread::current(),
             thread_id: thread_number(),
             span: cx.span().span_context().clone(),
-            scope: cx.get::<Scope>().cloned(),
+            scope,
         }
     }
 
