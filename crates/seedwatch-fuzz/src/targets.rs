@@ -193,7 +193,7 @@ fn logs_protobuf(data: &[u8]) {
         let _ = (origin.resource.map_or(0, |r| r.attributes().count()), log.attributes().count());
     });
     if let Ok(request) = ExportLogsServiceRequest::decode(data) {
-        with_harness(|h| h.process(Payload::Logs(request)));
+        with_harness(|h| h.process(Payload::Logs(request.into())));
     }
 }
 
@@ -202,7 +202,7 @@ fn otlp_json(data: &[u8]) {
     let payload = match which % 3 {
         0 => serde_json::from_slice::<ExportTraceServiceRequest>(json).ok().map(|r| Payload::Traces(r.into())),
         1 => serde_json::from_slice::<ExportMetricsServiceRequest>(json).ok().map(Payload::Metrics),
-        _ => serde_json::from_slice::<ExportLogsServiceRequest>(json).ok().map(Payload::Logs),
+        _ => serde_json::from_slice::<ExportLogsServiceRequest>(json).ok().map(|r| Payload::Logs(r.into())),
     };
     if let Some(payload) = payload {
         with_harness(|h| h.process(payload));

@@ -171,7 +171,8 @@ async fn raised_and_resolved_alerts_are_also_log_records() {
     let mut statuses = Vec::new();
     for _ in 0..2 {
         let batch = rx.recv().await.expect("a record");
-        let crate::pipeline::Payload::Logs(req) = batch.payload() else { panic!("logs") };
+        let crate::pipeline::Payload::Logs(data) = batch.payload() else { panic!("logs") };
+        let req = data.request();
         let record = &req.resource_logs[0].scope_logs[0].log_records[0];
         assert_eq!(record.event_name, "seedwatch.alert");
         let attr = |k: &str| {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-use super::{Signal, TraceData};
+use super::{LazyRequest, Signal, TraceData};
 use crate::limits::Reservation;
 
 /// How a batch reached the collector; the `transport` label of receiver metrics.
@@ -39,6 +39,9 @@ impl Transport {
     }
 }
 
+/// A logs export request, encoded, decoded, or both.
+pub type LogData = LazyRequest<ExportLogsServiceRequest>;
+
 /// The OTLP request a batch carries.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
@@ -46,8 +49,8 @@ pub enum Payload {
     Traces(TraceData),
     /// A metrics export request.
     Metrics(ExportMetricsServiceRequest),
-    /// A logs export request.
-    Logs(ExportLogsServiceRequest),
+    /// A logs export request (kept encoded when it came from the durable queue).
+    Logs(LogData),
 }
 
 impl Payload {
@@ -65,7 +68,7 @@ impl Payload {
         match self {
             Payload::Traces(data) => data.spans(),
             Payload::Metrics(req) => count_metric_points(req),
-            Payload::Logs(req) => count_log_records(req),
+            Payload::Logs(data) => count_log_records(data.request()),
         }
     }
 }
@@ -153,6 +156,12 @@ impl Batch {
     /// Wraps a payload, counting its items once.
     pub fn new(payload: Payload, transport: Transport) -> Self {
         let items = payload.count_items();
+        Self::counted(payload, items, transport)
+    }
+
+    /// A batch of `items` items, counted before (the durable queue's records say how many
+    /// they hold, so their requests need not be decoded to count them).
+    pub fn counted(payload: Payload, items: u64, transport: Transport) -> Self {
         Batch { payload, items, transport, queued: QueuedSignal::default(), memory: Held::default() }
     }
 

@@ -12,6 +12,7 @@ mod batch;
 mod config;
 pub mod durable;
 mod exporter_queue;
+mod lazy_request;
 mod queue;
 mod signal;
 mod topology;
@@ -19,9 +20,10 @@ mod trace_data;
 
 use std::sync::{Arc, RwLock};
 
-pub use batch::{Batch, Payload, Transport, accepted_bytes, data_point_count};
+pub use batch::{Batch, LogData, Payload, Transport, accepted_bytes, data_point_count};
 pub use config::PipelineConfig;
 pub(crate) use exporter_queue::Outlet;
+pub use lazy_request::LazyRequest;
 pub use queue::{QueueReceiver, QueueSender, QueueStats, QueueUnit, SendError, Weighted, bounded, bounded_in_bytes};
 pub use signal::Signal;
 pub use topology::{DrainOutcome, Topology};

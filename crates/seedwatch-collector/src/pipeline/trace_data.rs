@@ -2,19 +2,17 @@
 //! prost structs only when a consumer needs the whole structure (and then only once, shared by
 //! every exporter). The derivation reads the bytes in place.
 
-use std::sync::OnceLock;
-
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 
+use super::lazy_request::LazyRequest;
 use crate::otlp_wire::{SpanRef, TraceVisitor, WireError, walk_request};
 
-/// A trace export request, encoded, decoded, or both.
-#[derive(Debug)]
+/// A trace export request, encoded, decoded, or both, and its span count.
+#[derive(Debug, Clone)]
 pub struct TraceData {
-    raw: Option<Bytes>,
-    decoded: OnceLock<ExportTraceServiceRequest>,
+    body: LazyRequest<ExportTraceServiceRequest>,
     spans: u64,
 }
 
@@ -63,25 +61,25 @@ impl TraceData {
         // Keep a copy of our own: `raw` may be a view into a transport's read buffer, and holding
         // that in the pipeline stops the buffer from being reused, which costs more than a copy.
         let raw = Bytes::copy_from_slice(&raw);
-        Ok(TraceData { raw: Some(raw), decoded: OnceLock::new(), spans: scan.spans })
+        Ok(TraceData { body: LazyRequest::from_checked(raw), spans: scan.spans })
     }
 
     /// Takes bytes this collector encoded or validated itself and has checked since (the
     /// durable queue's records, under a checksum) as they are, without a second walk. Bytes
     /// that are not a valid request anyway never cause a panic: readers stop with an error.
     pub fn from_checked(raw: Bytes, spans: u64) -> TraceData {
-        TraceData { raw: Some(raw), decoded: OnceLock::new(), spans }
+        TraceData { body: LazyRequest::from_checked(raw), spans }
     }
 
     /// True while the data is the received bytes, not (yet) decoded or changed. Such data has
     /// no span with invalid ids.
     pub fn is_raw_only(&self) -> bool {
-        self.raw.is_some() && self.decoded.get().is_none()
+        self.body.is_raw_only()
     }
 
     /// Number of spans (counted anew once decoded, since a decoded request can be changed).
     pub fn spans(&self) -> u64 {
-        match self.decoded.get() {
+        match self.body.decoded() {
             Some(request) => count_spans(request),
             None => self.spans,
         }
@@ -89,30 +87,17 @@ impl TraceData {
 
     /// The request as prost structs, decoded on first use.
     pub fn request(&self) -> &ExportTraceServiceRequest {
-        self.decoded.get_or_init(|| match self.raw.as_ref().map(|raw| ExportTraceServiceRequest::decode(raw.clone())) {
-            Some(Ok(request)) => request,
-            // Unreachable: raw bytes were validated by a walk that accepts only what prost does.
-            Some(Err(err)) => {
-                tracing::error!(error = %err, "validated trace bytes failed to decode; dropping them");
-                ExportTraceServiceRequest::default()
-            }
-            None => ExportTraceServiceRequest::default(),
-        })
+        self.body.request()
     }
 
     /// The request for changing it; the received bytes no longer match and are dropped.
     pub fn request_mut(&mut self) -> &mut ExportTraceServiceRequest {
-        self.request();
-        self.raw = None;
-        self.decoded.get_mut().unwrap_or_else(|| unreachable!("initialised just above"))
+        self.body.request_mut()
     }
 
     /// The encoded request: the received bytes, or the decoded request encoded anew.
     pub fn encoded(&self) -> Bytes {
-        match &self.raw {
-            Some(raw) => raw.clone(),
-            None => Bytes::from(self.request().encode_to_vec()),
-        }
+        self.body.encoded()
     }
 }
 
@@ -123,19 +108,13 @@ fn count_spans(request: &ExportTraceServiceRequest) -> u64 {
 impl From<ExportTraceServiceRequest> for TraceData {
     fn from(request: ExportTraceServiceRequest) -> Self {
         let spans = count_spans(&request);
-        TraceData { raw: None, decoded: OnceLock::from(request), spans }
-    }
-}
-
-impl Clone for TraceData {
-    fn clone(&self) -> Self {
-        TraceData { raw: self.raw.clone(), decoded: self.decoded.clone(), spans: self.spans }
+        TraceData { body: LazyRequest::from(request), spans }
     }
 }
 
 impl PartialEq for TraceData {
     fn eq(&self, other: &Self) -> bool {
-        self.request() == other.request()
+        self.body == other.body
     }
 }
 

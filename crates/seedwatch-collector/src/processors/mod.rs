@@ -73,7 +73,7 @@ impl LogEmitter {
 
     /// Queues the records; false when there was no room (or the pipeline is closing).
     pub fn try_emit(&self, request: ExportLogsServiceRequest) -> bool {
-        self.tx.try_send(Batch::new(Payload::Logs(request), Transport::Internal)).is_ok()
+        self.tx.try_send(Batch::new(Payload::Logs(request.into()), Transport::Internal)).is_ok()
     }
 }
 

@@ -21,7 +21,7 @@ pub fn stamp_tenant(payload: &mut Payload, tenant: &str) {
     match payload {
         Payload::Traces(data) => data.request_mut().resource_spans.iter_mut().for_each(|r| stamp(&mut r.resource)),
         Payload::Metrics(req) => req.resource_metrics.iter_mut().for_each(|r| stamp(&mut r.resource)),
-        Payload::Logs(req) => req.resource_logs.iter_mut().for_each(|r| stamp(&mut r.resource)),
+        Payload::Logs(data) => data.request_mut().resource_logs.iter_mut().for_each(|r| stamp(&mut r.resource)),
     }
 }
 

@@ -51,8 +51,8 @@ pub fn drop_invalid(payload: &mut Payload) -> Rejection {
             }
             rejection.finish("spans")
         }
-        Payload::Logs(req) => {
-            for sl in req.resource_logs.iter_mut().flat_map(|rl| &mut rl.scope_logs) {
+        Payload::Logs(data) => {
+            for sl in data.request_mut().resource_logs.iter_mut().flat_map(|rl| &mut rl.scope_logs) {
                 let before = sl.log_records.len();
                 sl.log_records.retain(|r| {
                     (r.trace_id.is_empty() || r.trace_id.len() == 16) && (r.span_id.is_empty() || r.span_id.len() == 8)

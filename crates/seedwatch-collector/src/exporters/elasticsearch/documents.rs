@@ -6,8 +6,6 @@
 //! hash of the record and its resource; a workflow summary's is its trace id, so a workflow
 //! has one document.
 
-use prost::Message;
-
 use super::bulk::Op;
 use super::config::{ElasticsearchConfig, IndexMode, MappingMode};
 use super::fields::{Fields, Scratch, Val, write_free};
@@ -167,8 +165,8 @@ impl Documents {
                     out.docs.push(DocMeta { signal: Signal::Traces, start, source, end: out.bytes.len() });
                 })
             }
-            Payload::Logs(req) => {
-                let encoded = req.encode_to_vec();
+            Payload::Logs(data) => {
+                let encoded = data.encoded();
                 let mut fields = Fields::default();
                 each_log(&encoded, |origin, record| self.log(out, &mut fields, origin, record))
             }

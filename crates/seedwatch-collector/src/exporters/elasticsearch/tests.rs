@@ -63,7 +63,7 @@ fn guide_log(scope: &str, extra: Vec<KeyValue>) -> Batch {
             ..Default::default()
         }],
     };
-    Batch::new(Payload::Logs(req), Transport::Grpc)
+    Batch::new(Payload::Logs(req.into()), Transport::Grpc)
 }
 
 /// A written document, read back.

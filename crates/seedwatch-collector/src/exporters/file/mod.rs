@@ -54,7 +54,7 @@ impl Exporter for FileExporter {
         let encoded = match batch.payload() {
             Payload::Traces(data) => serde_json::to_writer(&mut self.line, data.request()),
             Payload::Metrics(req) => serde_json::to_writer(&mut self.line, req),
-            Payload::Logs(req) => serde_json::to_writer(&mut self.line, req),
+            Payload::Logs(data) => serde_json::to_writer(&mut self.line, data.request()),
         };
         encoded.map_err(|e| ExportError::Permanent(format!("cannot encode as OTLP/JSON: {e}")))?;
         self.line.push(b'\n');

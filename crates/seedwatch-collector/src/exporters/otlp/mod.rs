@@ -46,7 +46,7 @@ impl Exporter for OtlpExporter {
         let (signal, body) = match batch.payload() {
             Payload::Traces(data) => (Signal::Traces, data.encoded()),
             Payload::Metrics(req) => (Signal::Metrics, Bytes::from(req.encode_to_vec())),
-            Payload::Logs(req) => (Signal::Logs, Bytes::from(req.encode_to_vec())),
+            Payload::Logs(data) => (Signal::Logs, data.encoded()),
         };
         let client = self.client.as_mut().ok_or_else(|| ExportError::Retryable("not connected".into()))?;
         client.send(&self.config, signal, body).await

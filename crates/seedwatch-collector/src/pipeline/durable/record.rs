@@ -6,11 +6,10 @@
 //! All integers little-endian. The checksum catches a record torn by a crash or a bad disk.
 
 use bytes::Bytes;
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use prost::Message;
 
-use crate::pipeline::{Batch, Payload, Signal, TraceData, Transport};
+use crate::pipeline::{Batch, LazyRequest, Payload, Signal, TraceData, Transport};
 
 /// Header length in bytes.
 pub(super) const HEADER: usize = 16;
@@ -59,7 +58,7 @@ pub(super) fn encode(batch: &Batch) -> Vec<u8> {
     let body = match batch.payload() {
         Payload::Traces(data) => data.encoded(),
         Payload::Metrics(req) => Bytes::from(req.encode_to_vec()),
-        Payload::Logs(req) => Bytes::from(req.encode_to_vec()),
+        Payload::Logs(data) => data.encoded(),
     };
     let mut out = Vec::with_capacity(HEADER + body.len());
     out.extend_from_slice(&(body.len() as u32).to_le_bytes());
@@ -82,7 +81,8 @@ pub(super) fn decode(header: &Header, body: Vec<u8>) -> Option<Batch> {
         // Checked by the record's checksum: the bytes are the ones validated before writing.
         Signal::Traces => Payload::Traces(TraceData::from_checked(body, u64::from(header.items))),
         Signal::Metrics => Payload::Metrics(ExportMetricsServiceRequest::decode(body).ok()?),
-        Signal::Logs => Payload::Logs(ExportLogsServiceRequest::decode(body).ok()?),
+        // Checked likewise; decoded only if an exporter needs the structure.
+        Signal::Logs => Payload::Logs(LazyRequest::from_checked(body)),
     };
     let transport = match header.transport {
         0 => Transport::Grpc,
@@ -90,5 +90,5 @@ pub(super) fn decode(header: &Header, body: Vec<u8>) -> Option<Batch> {
         2 => Transport::HttpJson,
         _ => Transport::Internal,
     };
-    Some(Batch::new(payload, transport))
+    Some(Batch::counted(payload, u64::from(header.items), transport))
 }

@@ -20,11 +20,12 @@ fn batch(tag: u32, size: usize) -> Batch {
             ..Default::default()
         }],
     };
-    Batch::new(Payload::Logs(req), Transport::Grpc)
+    Batch::new(Payload::Logs(req.into()), Transport::Grpc)
 }
 
 fn tag(batch: &Batch) -> u32 {
-    let Payload::Logs(req) = batch.payload() else { panic!("logs expected") };
+    let Payload::Logs(data) = batch.payload() else { panic!("logs expected") };
+    let req = data.request();
     let body = &req.resource_logs[0].scope_logs[0].log_records[0].body;
     let Some(AnyValue { value: Some(any_value::Value::StringValue(s)) }) = body else { panic!("string body") };
     s[..8].parse().expect("tag")
@@ -144,4 +145,18 @@ async fn the_reader_ends_when_the_writers_are_gone_and_all_is_read() {
     assert_eq!(first.expect("read").map(|b| tag(&b)), Some(7));
     let end = tokio::time::timeout(Duration::from_secs(1), reader.next()).await.expect("no wait");
     assert!(end.expect("read").is_none());
+}
+
+#[tokio::test]
+async fn logs_come_back_as_the_bytes_written_counted_and_not_decoded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (writer, mut reader) = open("es", &config(dir.path(), ByteSize::mib(1))).expect("open");
+    let written = batch(3, 100);
+    writer.append(&written).await.expect("append");
+    let read = reader.next_ready().expect("read").expect("a batch");
+    let (Payload::Logs(before), Payload::Logs(after)) = (written.payload(), read.payload()) else { panic!("logs") };
+    assert!(after.is_raw_only(), "an exporter that wants bytes gets them without a decode and an encode");
+    assert_eq!(read.items(), 1);
+    assert_eq!(after.encoded(), before.encoded());
+    assert_eq!(tag(&read), 3);
 }

@@ -94,7 +94,8 @@ impl Processor for AgentMetrics {
                 }
                 self.families.resource_metrics(req, now, &self.agents)
             }
-            Payload::Logs(req) => {
+            Payload::Logs(data) => {
+                let req = data.request();
                 req.resource_logs.iter().for_each(|rl| self.families.seen(rl.resource.as_ref(), now, &self.agents));
                 super::security_events::count(&self.families.security_events, req);
             }

@@ -469,7 +469,7 @@ fn agent_resource_gauges_and_last_seen() {
         resource_logs: vec![ResourceLogs { resource: resource("other-agent", "b-2"), ..Default::default() }],
     };
     let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64();
-    let text = run_payloads("{}", vec![Payload::Metrics(metrics), Payload::Logs(logs)]);
+    let text = run_payloads("{}", vec![Payload::Metrics(metrics), Payload::Logs(logs.into())]);
     let labels = "{service=\"modelseed-agent\",instance=\"a-1\"}";
     assert_eq!(value(&text, &format!("modelseed_memory_usage_bytes{labels}")), 9.5e9, "the newest point wins");
     assert!(
@@ -582,7 +582,8 @@ async fn workflow_rollup_sums_children_that_arrive_before_the_root_and_emits_a_s
     assert_eq!(value(&text, "seedwatch_workflow_summaries_total{outcome=\"emitted\"}"), 1.0);
 
     let batch = logs.recv().await.expect("a summary");
-    let Payload::Logs(req) = batch.payload() else { panic!("logs") };
+    let Payload::Logs(data) = batch.payload() else { panic!("logs") };
+    let req = data.request();
     let rl = &req.resource_logs[0];
     assert_eq!(crate::processors::agent_metrics::resources::instance(rl.resource.as_ref()), ("modelseed-agent", "a-1"));
     let record = &rl.scope_logs[0].log_records[0];
@@ -636,7 +637,8 @@ async fn shutdown_closes_pending_workflows() {
     p.shutdown();
     assert_eq!(value(&exposition(&ctx), "modelseed_workflow_cost_usd_count{workflow_type=\"gapfill\"}"), 1.0);
     let batch = logs.recv().await.expect("summary at shutdown");
-    let Payload::Logs(req) = batch.payload() else { panic!() };
+    let Payload::Logs(data) = batch.payload() else { panic!() };
+    let req = data.request();
     assert_eq!(req.resource_logs[0].scope_logs[0].log_records[0].severity_text, "ERROR");
 }
 
@@ -668,7 +670,8 @@ async fn interleaved_traces_in_one_batch_are_summed_per_trace() {
     while seen.len() < 2 {
         let next = tokio::time::timeout(std::time::Duration::from_secs(5), logs.recv()).await;
         let batch = next.expect("a summary per workflow").expect("logs queue open");
-        let Payload::Logs(req) = batch.payload() else { panic!("logs") };
+        let Payload::Logs(data) = batch.payload() else { panic!("logs") };
+        let req = data.request();
         for rl in &req.resource_logs {
             let r = &rl.scope_logs[0].log_records[0];
             let get = |k: &str| {
@@ -697,7 +700,7 @@ async fn agents_are_tracked_from_their_own_telemetry_not_from_records_the_collec
         let req = ExportLogsServiceRequest {
             resource_logs: vec![ResourceLogs { resource: resource("modelseed-agent", "a-9"), ..Default::default() }],
         };
-        Batch::new(Payload::Logs(req), transport)
+        Batch::new(Payload::Logs(req.into()), transport)
     };
     p.process(&mut logs(Transport::Internal));
     assert_eq!(agents.counts().total, 0, "a workflow summary or alert record is not the agent speaking");

@@ -71,7 +71,9 @@ impl Processor for ResourceProcessor {
                 data.request_mut().resource_spans.iter_mut().for_each(|r| self.apply(&mut r.resource))
             }
             Payload::Metrics(req) => req.resource_metrics.iter_mut().for_each(|r| self.apply(&mut r.resource)),
-            Payload::Logs(req) => req.resource_logs.iter_mut().for_each(|r| self.apply(&mut r.resource)),
+            Payload::Logs(data) => {
+                data.request_mut().resource_logs.iter_mut().for_each(|r| self.apply(&mut r.resource))
+            }
         }
     }
 }

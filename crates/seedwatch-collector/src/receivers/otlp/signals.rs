@@ -86,7 +86,7 @@ impl OtlpSignal for Logs {
     type Request = ExportLogsServiceRequest;
     type Response = ExportLogsServiceResponse;
     fn payload(request: Self::Request) -> Payload {
-        Payload::Logs(request)
+        Payload::Logs(request.into())
     }
     fn response(rejected: u64, message: String) -> Self::Response {
         ExportLogsServiceResponse {
