@@ -1,8 +1,9 @@
 //! Work taken off the calling thread: ending a tool or LLM call's span (the SDK's export copy
-//! and the hand-off to the batch processor), a tool call's audit record (sanitising its inputs
-//! and outputs, the JSON line, the OTLP log record) and the metric recordings of both. The caller captures what the work needs (time, thread, span, values) and queues it;
-//! one worker thread does it in batches, woken when a batch is full or a short interval has
-//! passed, so a call pays for a queue push, not for a wake-up. When the queue is full, or no
+//! and the hand-off to the batch processor), a tool call's audit record (serialising and
+//! sanitising its inputs and outputs, the JSON line, the OTLP log record) and the metric
+//! recordings of both. The caller captures what the work needs (time, thread, span, values)
+//! and queues it; one worker thread does it in batches, woken when a batch is full or a short
+//! interval has passed, so a call pays for a queue push, not for a wake-up. When the queue is full, or no
 //! worker runs (before `init`, after shutdown), the caller does the work itself: nothing is
 //! dropped here.
 
