@@ -6,6 +6,7 @@ mod names;
 pub(crate) mod payload;
 pub mod performance;
 mod prices;
+mod recent;
 pub(crate) mod scope;
 pub mod tool;
 pub mod workflow;

@@ -5,6 +5,8 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
+use super::recent::remember;
+
 /// Names remembered per thread.
 const SLOTS: usize = 32;
 
@@ -14,21 +16,7 @@ thread_local! {
 
 /// `name` as an `Arc<str>`, the one this thread made last time when it is still remembered.
 pub(crate) fn intern(name: &str) -> Arc<str> {
-    RECENT
-        .try_with(|recent| {
-            let mut recent = recent.borrow_mut();
-            if let Some(known) = recent.iter().find(|known| ***known == *name) {
-                return known.clone();
-            }
-            let made: Arc<str> = name.into();
-            if recent.len() == SLOTS {
-                recent.remove(0);
-            }
-            recent.push(made.clone());
-            made
-        })
-        // The thread is exiting and its cache is gone.
-        .unwrap_or_else(|_| name.into())
+    remember(&RECENT, SLOTS, |known| **known == *name, || name.into(), Arc::clone)
 }
 
 #[cfg(test)]

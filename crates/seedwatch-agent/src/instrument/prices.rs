@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use seedwatch_semconv::pricing::{Price, PricingTable};
 
+use super::recent::remember;
+
 /// Models remembered per thread.
 const SLOTS: usize = 16;
 
@@ -26,23 +28,10 @@ thread_local! {
 /// `table.lookup(provider, model)`, remembered.
 pub(crate) fn lookup(table: &PricingTable, provider: &Arc<str>, model: &Arc<str>) -> Option<Price> {
     let id = std::ptr::from_ref(table);
-    let found = RECENT.with_borrow(|recent| {
-        recent
-            .iter()
-            .find(|e| std::ptr::eq(e.table, id) && *e.provider == **provider && *e.model == **model)
-            .map(|e| e.price)
-    });
-    if let Some(price) = found {
-        return price;
-    }
-    let price = table.lookup(provider, model);
-    RECENT.with_borrow_mut(|recent| {
-        if recent.len() == SLOTS {
-            recent.remove(0);
-        }
-        recent.push(Entry { table: id, provider: provider.clone(), model: model.clone(), price });
-    });
-    price
+    let known = |e: &Entry| std::ptr::eq(e.table, id) && *e.provider == **provider && *e.model == **model;
+    let make =
+        || Entry { table: id, provider: provider.clone(), model: model.clone(), price: table.lookup(provider, model) };
+    remember(&RECENT, SLOTS, known, make, |e| e.price)
 }
 
 #[cfg(test)]
